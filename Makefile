@@ -1,0 +1,109 @@
+# Build, test and install fsmemcache and its core library.
+
+PROG=		fsmemcache
+LIB=		libfsmemcache.a
+SHLIB=		libfsmemcache.so
+SOVERSION=	0
+VERSION=	0.1.0
+PREFIX?=	/usr/local
+BINDIR?=	$(PREFIX)/bin
+LIBDIR?=	$(PREFIX)/lib
+INCLUDEDIR?=	$(PREFIX)/include
+SYSCONFDIR?=	$(PREFIX)/etc
+MANDIR?=	$(PREFIX)/share/man
+PKGS=		libmemcached libconfig
+
+CFLAGS?=	-O2 -g
+WARNINGS=	-Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
+		-Wstrict-prototypes -Wmissing-prototypes \
+		-Wmissing-declarations -Wwrite-strings -Wpointer-arith \
+		-Wcast-qual -Wundef -Wvla
+ALL_CFLAGS=	-std=c99 -fPIC $(WARNINGS) $(CFLAGS)
+ALL_CPPFLAGS=	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/core \
+		-DFSMC_CONF='"$(SYSCONFDIR)/fsmemcache.cfg"' \
+		$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS)
+LDLIBS+=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
+CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
+TEST_PROGS=	tests/split-words
+SAN=		-fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer
+
+all: $(PROG) $(LIB)
+
+$(LIB): $(CORE_OBJS)
+	$(AR) rcs $@ $^
+$(SHLIB): $(CORE_OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared \
+	    -Wl,-soname,$(SHLIB).$(SOVERSION) -o $@ $^ $(LDLIBS)
+$(PROG): $(CLI_OBJS) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+tests/split-words: tests/split-words.c $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -MMD -MP -c -o $@ $<
+-include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+
+# Install the Debian packages the build and the tests need, if missing.
+deps:
+	@sh tests/install-deps.sh
+
+test: deps
+	$(MAKE) $(PROG) $(TEST_PROGS)
+	bats tests
+
+demo: deps
+	$(MAKE) $(PROG)
+	@bash tests/demo.sh
+
+check: deps
+	$(MAKE) clean
+	$(MAKE) CFLAGS='-O1 -g -Werror $(SAN)' LDFLAGS='$(SAN)' \
+	    $(PROG) $(TEST_PROGS)
+	ASAN_OPTIONS=detect_leaks=1 bats tests
+	$(MAKE) clean
+	$(MAKE) lint
+
+lint: format-check
+	cppcheck --quiet --error-exitcode=1 --std=c99 --inline-suppr \
+	    --enable=warning,style,performance,portability \
+	    --suppress=missingIncludeSystem -Isrc/core src tests/split-words.c
+	mandoc -Tlint -Wwarning man/fsmemcache.1
+	shellcheck -s bash tests/helper.bash tests/demo.sh
+	shellcheck -s sh tests/install-deps.sh .ci/run
+	shellcheck tests/*.bats
+	@! grep -nE '\<(printf|fprintf|puts|perror|exit|abort|errx?|warnx?|syslog)\(' \
+	    src/core/*.c || { echo 'the core must not print or exit'; exit 1; }
+
+format:
+	clang-format -i src/*/*.[ch] tests/*.c
+format-check:
+	clang-format --dry-run -Werror src/*/*.[ch] tests/*.c
+
+fsmemcache.pc: Makefile
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+	    'includedir=$(INCLUDEDIR)' '' 'Name: fsmemcache' \
+	    'Description: FreeSWITCH memcache API commands on libmemcached' \
+	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	    'Libs: -L$${libdir} -lfsmemcache' 'Cflags: -I$${includedir}' >$@
+
+install: $(PROG) $(LIB) $(SHLIB) fsmemcache.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(PROG) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB).$(SOVERSION)
+	ln -sf $(SHLIB).$(SOVERSION) $(DESTDIR)$(LIBDIR)/$(SHLIB)
+	install -m 644 src/core/fsmemcache.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 fsmemcache.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 man/fsmemcache.1 $(DESTDIR)$(MANDIR)/man1/
+	test -f $(DESTDIR)$(SYSCONFDIR)/fsmemcache.cfg || \
+	    install -m 644 etc/fsmemcache.cfg $(DESTDIR)$(SYSCONFDIR)/
+
+clean:
+	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) \
+	    src/*/*.o src/*/*.d
+
+.PHONY: all deps test demo check lint format format-check install clean

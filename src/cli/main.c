@@ -1,0 +1,321 @@
+/* fsmemcache: run one memcache API command from the command line. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsmemcache.h"
+
+#ifndef FSMC_CONF
+#define FSMC_CONF "/usr/local/etc/fsmemcache.cfg"
+#endif
+
+#define DEFAULT_SERVERS "localhost:11211"
+/* memcached's largest possible item (-I 1024m). */
+#define STDIN_VALUE_MAX (1024UL * 1024 * 1024)
+
+/*
+ * Exit status of each result.  Keep in step with EXIT STATUS in
+ * man/fsmemcache.1 and the table in README.md.
+ */
+static const int exit_status[] = {
+	[FSMC_OK] = 0,
+	[FSMC_NOTFOUND] = 1,
+	[FSMC_NOTSTORED] = 2,
+	[FSMC_EUSAGE] = 64,
+	[FSMC_EDATA] = 65,
+	[FSMC_EUNAVAIL] = 69,
+	[FSMC_EINTERNAL] = 70,
+	[FSMC_ESERVER] = 76,
+	[FSMC_EAUTH] = 77,
+	[FSMC_ECONFIG] = 78,
+};
+#define EXIT_USAGE 64
+#define EXIT_INTERNAL 70
+
+/* The options: getopt's tables and the help text are made from this. */
+static const struct option_help {
+	int letter;
+	const char *name;
+	const char *arg;
+	const char *help;
+} options[] = { { 'c', "config", "FILE", "read the configuration from FILE" },
+	{ 'e', "execute", "LINE",
+	    "run LINE, split into words as FreeSWITCH splits API commands" },
+	{ 'h', "help", NULL, "show this help and exit" },
+	{ 'q', "quiet", NULL,
+	    "print nothing when set, replace, add, delete or flush succeed,\n"
+	    "and send -ERR lines to standard error" },
+	{ 's', "servers", "LIST",
+	    "use the servers in LIST (\"host[:port], ...\") instead of the\n"
+	    "configuration's" },
+	{ 'V', "version", NULL, "print the version and exit" },
+	{ 'x', "stdin", NULL,
+	    "read the value of set, replace or add from standard input,\n"
+	    "byte for byte" },
+	{ 0, NULL, NULL, NULL } };
+
+static const char *synopsis[] = {
+	"[-hqVx] [-c file] [-s servers] command [argument ...]",
+	"[-hqVx] [-c file] [-s servers] -e line", NULL
+};
+
+struct output {
+	int quiet;
+	int failed;
+};
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; synopsis[i] != NULL; i++)
+		fprintf(fp, "%s fsmemcache %s\n", i == 0 ? "usage:" : "      ",
+		    synopsis[i]);
+}
+
+static void
+help(void)
+{
+	const struct option_help *o;
+	const char *p;
+	char line[256], left[64];
+	size_t i;
+
+	usage(stdout);
+	printf("\nCommands (names ignore case):\n");
+	for (i = 0; fsmc_usage_line(i, 1, line, sizeof line) != NULL; i++)
+		printf("  %s\n", line);
+	printf("\nOptions:\n");
+	for (o = options; o->name != NULL; o++) {
+		snprintf(left, sizeof left, "-%c, --%s%s%s", o->letter, o->name,
+		    o->arg != NULL ? " " : "", o->arg != NULL ? o->arg : "");
+		printf("  %-20s ", left);
+		for (p = o->help; *p != '\0'; p++) {
+			putchar(*p);
+			if (*p == '\n')
+				printf("  %-20s ", "");
+		}
+		putchar('\n');
+	}
+	printf("\nExit status: 0 done, 1 not found, 2 not stored, 64 usage,\n"
+	       "65 invalid data, 69 unavailable, 70 internal error, 76 server\n"
+	       "error, 77 authentication failed, 78 configuration error.\n"
+	       "See fsmemcache(1).\n");
+}
+
+static int
+write_reply(void *ctx, int stream, const void *buf, size_t len)
+{
+	struct output *out = ctx;
+	FILE *fp;
+
+	fp = stream == FSMC_STREAM_ERROR && out->quiet ? stderr : stdout;
+	if (fwrite(buf, 1, len, fp) != len) {
+		out->failed = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The configuration file: -c, else $FSMEMCACHE_CONFIG, else the first
+ * that exists of the user's and the system's.  NULL when there is none.
+ */
+static const char *
+find_config(const char *given, char *buf, size_t len)
+{
+	const char *env, *home;
+
+	if (given != NULL)
+		return (given);
+	if ((env = getenv("FSMEMCACHE_CONFIG")) != NULL && *env != '\0')
+		return (env);
+	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && env[0] == '/')
+		snprintf(buf, len, "%s/fsmemcache/fsmemcache.cfg", env);
+	else if ((home = getenv("HOME")) != NULL && *home != '\0')
+		snprintf(
+		    buf, len, "%s/.config/fsmemcache/fsmemcache.cfg", home);
+	else
+		buf[0] = '\0';
+	if (buf[0] != '\0' && access(buf, F_OK) == 0)
+		return (buf);
+	if (access(FSMC_CONF, F_OK) == 0)
+		return (FSMC_CONF);
+	return (NULL);
+}
+
+/* Read all of standard input; NULL with *why set on failure. */
+static char *
+read_stdin(size_t *lenp, const char **why)
+{
+	size_t len = 0, size = 65536, n;
+	char *buf, *p;
+
+	if ((buf = malloc(size)) == NULL) {
+		*why = strerror(ENOMEM);
+		return (NULL);
+	}
+	while ((n = fread(buf + len, 1, size - len, stdin)) > 0) {
+		len += n;
+		if (len < size)
+			continue;
+		if (size >= STDIN_VALUE_MAX) {
+			*why = "value larger than 1 GiB";
+			free(buf);
+			return (NULL);
+		}
+		if ((p = realloc(buf, size * 2)) == NULL) {
+			*why = strerror(ENOMEM);
+			free(buf);
+			return (NULL);
+		}
+		buf = p;
+		size *= 2;
+	}
+	if (ferror(stdin)) {
+		*why = strerror(errno);
+		free(buf);
+		return (NULL);
+	}
+	*lenp = len;
+	return (buf);
+}
+
+static void
+build_getopt(char *optstring, struct option *longopts)
+{
+	const struct option_help *o;
+
+	*optstring++ = '+';
+	*optstring++ = ':';
+	for (o = options; o->name != NULL; o++, longopts++) {
+		*optstring++ = (char)o->letter;
+		if (o->arg != NULL)
+			*optstring++ = ':';
+		longopts->name = o->name;
+		longopts->has_arg =
+		    o->arg != NULL ? required_argument : no_argument;
+		longopts->flag = NULL;
+		longopts->val = o->letter;
+	}
+	*optstring = '\0';
+	memset(longopts, 0, sizeof *longopts);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct option longopts[sizeof options / sizeof options[0]];
+	char optstring[2 * (sizeof options / sizeof options[0]) + 3];
+	struct fsmc_options fo = { NULL, NULL };
+	struct output out = { 0, 0 };
+	struct fsmc_result res;
+	struct fsmc *fc;
+	const char *line = NULL, *why = NULL, *given = NULL;
+	char *value = NULL, cfgbuf[4096];
+	size_t valuelen = 0;
+	int ch, from_stdin = 0, status;
+
+	build_getopt(optstring, longopts);
+	opterr = 0;
+	while (
+	    (ch = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			given = optarg;
+			break;
+		case 'e':
+			line = optarg;
+			break;
+		case 'h':
+			help();
+			return (0);
+		case 'q':
+			out.quiet = 1;
+			break;
+		case 's':
+			fo.servers = optarg;
+			break;
+		case 'V':
+			printf("fsmemcache %s (libmemcached %s)\n",
+			    FSMC_VERSION, fsmc_libmemcached_version());
+			return (0);
+		case 'x':
+			from_stdin = 1;
+			break;
+		case ':':
+			fprintf(stderr,
+			    "fsmemcache: option %s needs an argument\n",
+			    argv[optind - 1]);
+			usage(stderr);
+			return (EXIT_USAGE);
+		default:
+			if (optopt != 0)
+				fprintf(stderr,
+				    "fsmemcache: unknown option -%c\n", optopt);
+			else
+				fprintf(stderr,
+				    "fsmemcache: unknown option %s\n",
+				    argv[optind - 1]);
+			usage(stderr);
+			return (EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (line != NULL && argc > 0) {
+		fprintf(stderr,
+		    "fsmemcache: -e takes the whole command; "
+		    "unexpected argument '%s'\n",
+		    argv[0]);
+		return (EXIT_USAGE);
+	}
+	if (line == NULL && argc == 0) {
+		usage(stderr);
+		return (EXIT_USAGE);
+	}
+
+	fo.config_file = find_config(given, cfgbuf, sizeof cfgbuf);
+	if (fo.config_file == NULL && fo.servers == NULL &&
+	    ((fo.servers = getenv("MEMCACHED_SERVERS")) == NULL ||
+		*fo.servers == '\0'))
+		fo.servers = DEFAULT_SERVERS;
+	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
+		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+		return (exit_status[res.status]);
+	}
+	if (from_stdin && (value = read_stdin(&valuelen, &why)) == NULL) {
+		fprintf(stderr, "fsmemcache: standard input: %s\n", why);
+		fsmc_close(fc);
+		return (EXIT_INTERNAL);
+	}
+
+	if (line != NULL)
+		fsmc_run_line(fc, line, value, valuelen, &res);
+	else
+		fsmc_run(fc, argc, argv, value, valuelen, &res);
+	status = exit_status[res.status];
+
+	if (!(out.quiet && res.status == FSMC_OK && res.reply == FSMC_REPLY_OK))
+		fsmc_render(&res, write_reply, &out);
+	if (res.status == FSMC_OK && isatty(STDOUT_FILENO) &&
+	    (res.reply == FSMC_REPLY_VALUE || res.reply == FSMC_REPLY_FLAGS ||
+		res.reply == FSMC_REPLY_NUMBER))
+		write_reply(&out, FSMC_STREAM_REPLY, "\n", 1);
+	if (fflush(stdout) != 0 || out.failed) {
+		fprintf(stderr, "fsmemcache: standard output: %s\n",
+		    strerror(errno));
+		status = EXIT_INTERNAL;
+	} else if (status >= EXIT_USAGE)
+		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+
+	fsmc_result_clear(&res);
+	fsmc_close(fc);
+	free(value);
+	return (status);
+}

@@ -1,0 +1,370 @@
+/* The command table, argument validation and dispatch. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fsmc-int.h"
+
+/*
+ * The grammar.  Each entry gives the name (matched ignoring case, never
+ * abbreviated), the operation, the kinds of its arguments in order, how
+ * many of them are required, the shape of its reply and the function
+ * that runs it.  Argument kinds:
+ *
+ *	k  key: 1 to 250 bytes, no space or control character
+ *	v  value: any bytes
+ *	e  expiration: decimal seconds, may be negative (already expired)
+ *	f  flags: hexadecimal, optional 0x, 32 bits
+ *	o  offset: decimal 0 to 4294967295, default 1
+ *	d  delay: decimal seconds, not negative
+ *	w  the word "verbose"
+ *
+ * Optional arguments nest: "kvef" with two required reads
+ * "key value [expiration [flags]]".  Consecutive entries with the same
+ * arguments share a usage line.  Entries that share a function switch
+ * on op.  Keep in step with man/fsmemcache.1.
+ */
+/* clang-format off */
+const struct fsmc_cmd fsmc_cmds[] = {
+	{ "set",	FSMC_SET,	"kvef",	2, FSMC_REPLY_OK,	cmd_store },
+	{ "replace",	FSMC_REPLACE,	"kvef",	2, FSMC_REPLY_OK,	cmd_store },
+	{ "add",	FSMC_ADD,	"kvef",	2, FSMC_REPLY_OK,	cmd_store },
+	{ "get",	FSMC_GET,	"k",	1, FSMC_REPLY_VALUE,	cmd_get },
+	{ "getflags",	FSMC_GETFLAGS,	"k",	1, FSMC_REPLY_FLAGS,	cmd_get },
+	{ "delete",	FSMC_DELETE,	"ke",	1, FSMC_REPLY_OK,	cmd_delete },
+	{ "increment",	FSMC_INCREMENT,	"koef",	1, FSMC_REPLY_NUMBER,	cmd_arith },
+	{ "decrement",	FSMC_DECREMENT,	"koef",	1, FSMC_REPLY_NUMBER,	cmd_arith },
+	{ "flush",	FSMC_FLUSH,	"d",	0, FSMC_REPLY_OK,	cmd_flush },
+	{ "status",	FSMC_STATUS,	"w",	0, FSMC_REPLY_STATUS,	cmd_status },
+	{ .name = NULL }
+};
+/* clang-format on */
+
+static const char *
+arg_name(char kind)
+{
+	switch (kind) {
+	case 'k':
+		return ("key");
+	case 'v':
+		return ("value");
+	case 'e':
+		return ("expiration");
+	case 'f':
+		return ("flags");
+	case 'o':
+		return ("offset");
+	case 'd':
+		return ("delay");
+	case 'w':
+		return ("verbose");
+	}
+	return ("?");
+}
+
+static void
+append(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, "%s", s);
+}
+
+/*
+ * Write the i-th usage line into buf: in grammar style, as mod_memcache
+ * prints it ("memcache <get|getflags> <key>"), or in command-line style
+ * ("get|getflags key").  Returns buf, or NULL past the last line.
+ */
+const char *
+fsmc_usage_line(size_t i, int cli, char *buf, size_t len)
+{
+	const struct fsmc_cmd *cmd = fsmc_cmds, *first;
+	size_t line = 0;
+	const char *k;
+	int n;
+
+	for (;;) {
+		if (cmd->name == NULL)
+			return (NULL);
+		first = cmd;
+		while (cmd[1].name != NULL &&
+		    strcmp(cmd[1].args, first->args) == 0)
+			cmd++;
+		cmd++;
+		if (line++ == i)
+			break;
+	}
+	buf[0] = '\0';
+	append(buf, len, cli ? "" : "memcache <");
+	for (; first < cmd; first++) {
+		append(buf, len, first->name);
+		append(buf, len, first + 1 < cmd ? "|" : "");
+	}
+	append(buf, len, cli ? "" : ">");
+	n = 0;
+	for (k = cmd[-1].args; *k != '\0'; k++, n++) {
+		append(buf, len, n < cmd[-1].minargs ? " " : " [");
+		append(buf, len, cli ? "" : (n < cmd[-1].minargs ? "<" : ""));
+		append(buf, len, arg_name(*k));
+		append(buf, len, cli ? "" : (n < cmd[-1].minargs ? ">" : ""));
+	}
+	for (n = cmd[-1].minargs; n < (int)strlen(cmd[-1].args); n++)
+		append(buf, len, "]");
+	return (buf);
+}
+
+static const struct fsmc_cmd *
+find_command(const char *name)
+{
+	const struct fsmc_cmd *cmd;
+
+	for (cmd = fsmc_cmds; cmd->name != NULL; cmd++) {
+		if (strcasecmp(cmd->name, name) == 0)
+			return (cmd);
+	}
+	return (NULL);
+}
+
+/*
+ * Parse a whole decimal number in [min, max].  Unlike strtol, leading
+ * white space, trailing garbage and an empty string are errors.
+ */
+static int
+parse_decimal(
+    const char *s, int sign, long long min, long long max, long long *out)
+{
+	const char *digits = s;
+	char *end;
+	long long v;
+
+	if (sign && (*s == '-' || *s == '+'))
+		digits++;
+	if (!isdigit((unsigned char)*digits))
+		return (-1);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v < min || v > max)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+/* Parse hexadecimal flags with an optional 0x: no sign, 32 bits. */
+static int
+parse_flags(const char *s, uint32_t *out)
+{
+	const char *p;
+	unsigned long long v;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	if (*s == '\0')
+		return (-1);
+	for (p = s; *p != '\0'; p++) {
+		if (!isxdigit((unsigned char)*p))
+			return (-1);
+	}
+	errno = 0;
+	v = strtoull(s, NULL, 16);
+	if (errno == ERANGE || v > UINT32_MAX)
+		return (-1);
+	*out = (uint32_t)v;
+	return (0);
+}
+
+/* Why key cannot be sent, or NULL if it can. */
+static const char *
+bad_key(const char *key, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return ("empty");
+	if (len > FSMC_KEY_MAX)
+		return ("longer than 250 bytes");
+	for (i = 0; i < len; i++) {
+		if (key[i] == ' ')
+			return ("contains a space");
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+			return ("contains a control character");
+	}
+	return (NULL);
+}
+
+static enum fsmc_status
+bad_number(struct fsmc_call *call, char kind, const char *word, const char *why)
+{
+	char q[96];
+
+	fsmc_quote(word, strlen(word), q, sizeof q);
+	call->res->errtext =
+	    memcached_strerror(NULL, MEMCACHED_INVALID_ARGUMENTS);
+	return (fsmc_fail(call->res, FSMC_EDATA, call->cmd->name,
+	    "bad %s %s: %s", arg_name(kind), q, why));
+}
+
+/*
+ * Check the arguments against the command's kinds and fill call->a.  The
+ * value comes from valuebuf when it is not NULL (binary safe), else from
+ * the word in its place.
+ */
+static enum fsmc_status
+parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
+    size_t valuelen)
+{
+	const struct fsmc_cmd *cmd = call->cmd;
+	struct fsmc_args *a = &call->a;
+	const char *k, *why;
+	long long n;
+	char q[96];
+
+	a->offset = 1;
+	for (k = cmd->args; *k != '\0'; k++) {
+		if (*k == 'v' && valuebuf != NULL) {
+			a->value = valuebuf;
+			a->valuelen = valuelen;
+			continue;
+		}
+		if (argc == 0)
+			break;
+		argc--;
+		switch (*k) {
+		case 'k':
+			a->key = *argv;
+			a->keylen = strlen(*argv);
+			if ((why = bad_key(a->key, a->keylen)) != NULL) {
+				fsmc_quote(a->key, a->keylen, q, sizeof q);
+				call->res->errtext = memcached_strerror(
+				    NULL, MEMCACHED_BAD_KEY_PROVIDED);
+				return (fsmc_fail(call->res, FSMC_EDATA,
+				    cmd->name, "bad key %s: %s", q, why));
+			}
+			break;
+		case 'v':
+			a->value = *argv;
+			a->valuelen = strlen(*argv);
+			break;
+		case 'e':
+			if (parse_decimal(*argv, 1, INT32_MIN, INT32_MAX, &n))
+				return (bad_number(call, *k, *argv,
+				    "not a decimal number of seconds from "
+				    "-2147483648 to 2147483647"));
+			a->expiration = n;
+			break;
+		case 'd':
+			if (parse_decimal(*argv, 0, 0, INT32_MAX, &n))
+				return (bad_number(call, *k, *argv,
+				    "not a decimal number of seconds from 0 "
+				    "to 2147483647"));
+			a->expiration = n;
+			break;
+		case 'o':
+			if (parse_decimal(*argv, 0, 0, UINT32_MAX, &n))
+				return (bad_number(call, *k, *argv,
+				    "not a decimal number from 0 to "
+				    "4294967295"));
+			a->offset = (uint32_t)n;
+			break;
+		case 'f':
+			if (parse_flags(*argv, &a->flags))
+				return (bad_number(call, *k, *argv,
+				    "not a hexadecimal number from 0 to "
+				    "ffffffff"));
+			break;
+		case 'w':
+			if (strcasecmp(*argv, "verbose") != 0) {
+				fsmc_quote(*argv, strlen(*argv), q, sizeof q);
+				return (fsmc_fail(call->res, FSMC_EUSAGE,
+				    cmd->name, "unknown argument %s", q));
+			}
+			a->verbose = 1;
+			break;
+		}
+		argv++;
+	}
+	return (FSMC_OK);
+}
+
+/*
+ * Run one command given as words: argv[0] is the command name.  With
+ * valuebuf, the command's value is valuebuf and is not among the words.
+ * Fills res, which the caller clears; returns res->status.
+ */
+enum fsmc_status
+fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
+    size_t valuelen, struct fsmc_result *res)
+{
+	struct fsmc_call call;
+	enum fsmc_status s;
+	int nargs, maxargs;
+	char q[96];
+
+	memset(res, 0, sizeof *res);
+	memset(&call, 0, sizeof call);
+	call.fc = fc;
+	call.res = res;
+
+	if (argc < 1)
+		return (fsmc_fail(res, FSMC_EUSAGE, NULL, "no command given"));
+	if ((call.cmd = find_command(argv[0])) == NULL) {
+		fsmc_quote(argv[0], strlen(argv[0]), q, sizeof q);
+		return (
+		    fsmc_fail(res, FSMC_EUSAGE, NULL, "unknown command %s", q));
+	}
+	res->command = call.cmd->name;
+	res->reply = call.cmd->reply;
+
+	nargs = argc - 1;
+	maxargs = (int)strlen(call.cmd->args);
+	if (valuebuf != NULL) {
+		if (strchr(call.cmd->args, 'v') == NULL)
+			return (fsmc_fail(res, FSMC_EUSAGE, call.cmd->name,
+			    "takes no value, so none can be read from "
+			    "standard input"));
+		nargs++;
+	}
+	if (nargs < call.cmd->minargs)
+		return (fsmc_fail(
+		    res, FSMC_EUSAGE, call.cmd->name, "too few arguments"));
+	if (nargs > maxargs)
+		return (fsmc_fail(
+		    res, FSMC_EUSAGE, call.cmd->name, "too many arguments"));
+	if ((s = parse_args(&call, argc - 1, argv + 1, valuebuf, valuelen)) !=
+	    FSMC_OK)
+		return (s);
+
+	if ((call.mc = memcached_clone(NULL, fc->proto)) == NULL)
+		return (fsmc_fail(
+		    res, FSMC_EINTERNAL, call.cmd->name, "out of memory"));
+	call.cmd->exec(&call);
+	memcached_quit(call.mc);
+	memcached_free(call.mc);
+	return (res->status);
+}
+
+/*
+ * Run one command given as one line, split as FreeSWITCH splits the
+ * arguments of its API commands.
+ */
+enum fsmc_status
+fsmc_run_line(struct fsmc *fc, const char *line, const void *valuebuf,
+    size_t valuelen, struct fsmc_result *res)
+{
+	char *copy, *argv[FSMC_MAX_TOKENS];
+	enum fsmc_status s;
+	int argc;
+
+	if ((copy = strdup(line)) == NULL) {
+		memset(res, 0, sizeof *res);
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	}
+	argc = fsmc_split_line(copy, argv, FSMC_MAX_TOKENS);
+	s = fsmc_run(fc, argc, argv, valuebuf, valuelen, res);
+	free(copy);
+	return (s);
+}

@@ -1,0 +1,257 @@
+/* Handle life cycle, results and the mapping of library errors. */
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsmc-int.h"
+
+/*
+ * Open a handle on the servers named by opts.  On failure res holds the
+ * reason and *fcp is NULL.  The handle may then be shared by threads.
+ */
+enum fsmc_status
+fsmc_open(
+    struct fsmc **fcp, const struct fsmc_options *opts, struct fsmc_result *res)
+{
+	struct fsmc *fc;
+
+	*fcp = NULL;
+	memset(res, 0, sizeof *res);
+	if ((fc = calloc(1, sizeof *fc)) == NULL ||
+	    (fc->proto = memcached_create(NULL)) == NULL) {
+		free(fc);
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	}
+	if (fsmc_config_load(fc->proto, opts, res) != FSMC_OK) {
+		fsmc_close(fc);
+		return (res->status);
+	}
+	*fcp = fc;
+	return (FSMC_OK);
+}
+
+void
+fsmc_close(struct fsmc *fc)
+{
+	if (fc == NULL)
+		return;
+	memcached_free(fc->proto);
+	free(fc);
+}
+
+/* The version of the libmemcached in use, as status prints it. */
+const char *
+fsmc_libmemcached_version(void)
+{
+	return (memcached_lib_version());
+}
+
+/* Free what a result owns and make it ready for reuse. */
+void
+fsmc_result_clear(struct fsmc_result *res)
+{
+	size_t i, j;
+
+	free(res->value);
+	for (i = 0; i < res->nservers; i++) {
+		for (j = 0; j < res->servers[i].nstats; j++) {
+			free(res->servers[i].stats[j].name);
+			free(res->servers[i].stats[j].value);
+		}
+		free(res->servers[i].stats);
+		free(res->servers[i].host);
+	}
+	free(res->servers);
+	memset(res, 0, sizeof *res);
+}
+
+/*
+ * Record a failure: status and one human line "command: message".  The
+ * "-ERR" text, if any, is set by the caller.  Returns status.
+ */
+enum fsmc_status
+fsmc_fail(struct fsmc_result *res, enum fsmc_status status, const char *command,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	res->status = status;
+	if (status == FSMC_EINTERNAL && res->errtext == NULL)
+		res->errtext = memcached_strerror(
+		    NULL, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+	if (command != NULL)
+		n = snprintf(res->msg, sizeof res->msg, "%s: ", command);
+	if (n < 0 || (size_t)n >= sizeof res->msg)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(res->msg + n, sizeof res->msg - n, fmt, ap);
+	va_end(ap);
+	return (status);
+}
+
+/* What a libmemcached return code means to a caller. */
+enum fsmc_status
+fsmc_status_of(memcached_return_t rc)
+{
+	switch (rc) {
+	case MEMCACHED_SUCCESS:
+	case MEMCACHED_STORED:
+	case MEMCACHED_DELETED:
+	case MEMCACHED_END:
+		return (FSMC_OK);
+	case MEMCACHED_NOTFOUND:
+		return (FSMC_NOTFOUND);
+	case MEMCACHED_NOTSTORED:
+	case MEMCACHED_DATA_EXISTS:
+		return (FSMC_NOTSTORED);
+	case MEMCACHED_BAD_KEY_PROVIDED:
+	case MEMCACHED_NO_KEY_PROVIDED:
+	case MEMCACHED_KEY_TOO_BIG:
+	case MEMCACHED_E2BIG:
+	case MEMCACHED_INVALID_ARGUMENTS:
+	case MEMCACHED_CLIENT_ERROR:
+		return (FSMC_EDATA);
+	case MEMCACHED_HOST_LOOKUP_FAILURE:
+	case MEMCACHED_CONNECTION_FAILURE:
+	case MEMCACHED_CONNECTION_BIND_FAILURE:
+	case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
+	case MEMCACHED_WRITE_FAILURE:
+	case MEMCACHED_READ_FAILURE:
+	case MEMCACHED_UNKNOWN_READ_FAILURE:
+	case MEMCACHED_SOME_ERRORS:
+	case MEMCACHED_NO_SERVERS:
+	case MEMCACHED_ERRNO:
+	case MEMCACHED_FAIL_UNIX_SOCKET:
+	case MEMCACHED_TIMEOUT:
+	case MEMCACHED_SERVER_MARKED_DEAD:
+	case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+		return (FSMC_EUNAVAIL);
+	case MEMCACHED_AUTH_PROBLEM:
+	case MEMCACHED_AUTH_FAILURE:
+		return (FSMC_EAUTH);
+	case MEMCACHED_MEMORY_ALLOCATION_FAILURE:
+	case MEMCACHED_INVALID_HOST_PROTOCOL:
+	case MEMCACHED_NOT_SUPPORTED:
+	case MEMCACHED_DEPRECATED:
+		return (FSMC_EINTERNAL);
+	default:
+		return (FSMC_ESERVER);
+	}
+}
+
+/*
+ * A short lowercase reason for rc: the system's words when the library
+ * saw an errno (as "connection refused"), else the library's own.
+ */
+void
+fsmc_reason(memcached_return_t rc, int errnum, char *buf, size_t len)
+{
+	char *p;
+
+	buf[0] = '\0';
+	if (errnum != 0 && fsmc_status_of(rc) == FSMC_EUNAVAIL &&
+	    strerror_r(errnum, buf, len) != 0)
+		buf[0] = '\0';
+	if (buf[0] == '\0') {
+		switch (rc) {
+		case MEMCACHED_E2BIG:
+			snprintf(buf, len, "value too large for the server");
+			break;
+		case MEMCACHED_TIMEOUT:
+			snprintf(buf, len, "timed out");
+			break;
+		default:
+			snprintf(buf, len, "%s", memcached_strerror(NULL, rc));
+		}
+	}
+	for (p = buf; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+/* "host:port", "[v6addr]:port" or a socket path, for messages. */
+void
+fsmc_server_label(const memcached_instance_st *server, char *buf, size_t len)
+{
+	const char *name = memcached_server_name(server);
+
+	if (name[0] == '/')
+		snprintf(buf, len, "%s", name);
+	else if (strchr(name, ':') != NULL)
+		snprintf(buf, len, "[%s]:%u", name,
+		    (unsigned)memcached_server_port(server));
+	else
+		snprintf(buf, len, "%s:%u", name,
+		    (unsigned)memcached_server_port(server));
+}
+
+/*
+ * Quote bytes for a message: printable ASCII as is, others as \xNN, cut
+ * with "..." when it does not fit.  Keys and words come from users and
+ * must not smuggle control sequences onto a terminal.
+ */
+void
+fsmc_quote(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t i, o = 0;
+	unsigned char c;
+
+	buf[o++] = '\'';
+	for (i = 0; i < n; i++) {
+		if (o + 9 > len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+}
+
+/*
+ * Record a libmemcached failure of the running command: its status, its
+ * "-ERR" text, and a line naming the key and the server that failed.
+ */
+enum fsmc_status
+fsmc_fail_rc(struct fsmc_call *call, memcached_return_t rc)
+{
+	struct fsmc_result *res = call->res;
+	const memcached_instance_st *server = NULL;
+	memcached_return_t src;
+	char reason[128], where[300];
+	enum fsmc_status status = fsmc_status_of(rc);
+
+	res->errtext = memcached_strerror(NULL, rc);
+	fsmc_reason(
+	    rc, memcached_last_error_errno(call->mc), reason, sizeof reason);
+	if (rc == MEMCACHED_CLIENT_ERROR &&
+	    (call->cmd->op == FSMC_INCREMENT ||
+		call->cmd->op == FSMC_DECREMENT))
+		snprintf(reason, sizeof reason, "value is not a number");
+	where[0] = '\0';
+	if (status >= FSMC_EUSAGE)
+		server = call->a.key != NULL ?
+		    memcached_server_by_key(
+			call->mc, call->a.key, call->a.keylen, &src) :
+		    memcached_server_get_last_disconnect(call->mc);
+	if (server != NULL) {
+		where[0] = ' ';
+		where[1] = '(';
+		fsmc_server_label(server, where + 2, sizeof where - 3);
+		strcat(where, ")");
+	}
+	/* A key that got this far was checked: no space or control byte. */
+	if (call->a.key == NULL)
+		return (fsmc_fail(
+		    res, status, call->cmd->name, "%s%s", reason, where));
+	return (fsmc_fail(res, status, NULL, "%s %.*s: %s%s", call->cmd->name,
+	    (int)call->a.keylen, call->a.key, reason, where));
+}

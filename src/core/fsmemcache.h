@@ -1,0 +1,102 @@
+/* The fsmemcache core: run FreeSWITCH memcache API commands, return typed
+ * results. */
+
+#ifndef FSMEMCACHE_H
+#define FSMEMCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FSMC_VERSION "0.1.0"
+
+/*
+ * What a command came to.  The CLI maps each to an exit status; the
+ * FreeSWITCH module only renders the reply.
+ */
+enum fsmc_status {
+	FSMC_OK = 0,
+	FSMC_NOTFOUND,	/* key absent */
+	FSMC_NOTSTORED, /* add: key exists; replace: key absent */
+	FSMC_EUSAGE,	/* unknown command, wrong number of arguments */
+	FSMC_EDATA,	/* bad key, bad number, value too large, not a number */
+	FSMC_EUNAVAIL,	/* connection refused, timeout, no servers */
+	FSMC_EINTERNAL, /* out of memory, unexpected library state */
+	FSMC_ESERVER,	/* server or protocol error */
+	FSMC_EAUTH,	/* authentication failed */
+	FSMC_ECONFIG	/* configuration missing, unreadable or invalid */
+};
+
+/* The shape of a successful reply, which decides how it is rendered. */
+enum fsmc_reply {
+	FSMC_REPLY_NONE = 0, /* nothing ran: usage error before dispatch */
+	FSMC_REPLY_OK,	     /* "+OK\n" */
+	FSMC_REPLY_VALUE,    /* raw value bytes */
+	FSMC_REPLY_FLAGS,    /* flags in lowercase hex */
+	FSMC_REPLY_NUMBER,   /* counter in unsigned decimal */
+	FSMC_REPLY_STATUS    /* library version and server list */
+};
+
+struct fsmc_stat {
+	char *name;
+	char *value;
+};
+
+struct fsmc_server {
+	char *host; /* as configured; a socket path for UNIX sockets */
+	unsigned int port;
+	const char *error; /* status verbose: why the server gave no stats */
+	struct fsmc_stat *stats;
+	size_t nstats;
+};
+
+/*
+ * The result of one command.  It lives on the caller's stack; zero it
+ * before the first use and fsmc_result_clear() it after each.
+ */
+struct fsmc_result {
+	enum fsmc_status status;
+	enum fsmc_reply reply;
+	const char *command; /* canonical command name, NULL if unknown */
+	const char *errtext; /* "-ERR" text; NULL with FSMC_EUSAGE */
+	char *value;	     /* get: owned, may hold NUL bytes */
+	size_t valuelen;
+	uint32_t flags;	 /* get, getflags */
+	uint64_t number; /* increment, decrement */
+	int verbose;	 /* status verbose */
+	const char *libversion;
+	struct fsmc_server *servers; /* status */
+	size_t nservers;
+	char msg[512]; /* one human line, no newline; empty on success */
+};
+
+/* Where to find servers.  Unset fields take their defaults. */
+struct fsmc_options {
+	const char *config_file; /* libconfig file, NULL for none */
+	const char *servers;	 /* overrides the file's servers */
+};
+
+struct fsmc;
+
+/* Output streams of fsmc_render(): the reply, and "-ERR" lines. */
+#define FSMC_STREAM_REPLY 0
+#define FSMC_STREAM_ERROR 1
+
+typedef int (*fsmc_write_fn)(void *, int, const void *, size_t);
+
+enum fsmc_status fsmc_open(
+    struct fsmc **, const struct fsmc_options *, struct fsmc_result *);
+void fsmc_close(struct fsmc *);
+enum fsmc_status fsmc_run(
+    struct fsmc *, int, char **, const void *, size_t, struct fsmc_result *);
+enum fsmc_status fsmc_run_line(
+    struct fsmc *, const char *, const void *, size_t, struct fsmc_result *);
+void fsmc_result_clear(struct fsmc_result *);
+int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
+const char *fsmc_usage_line(size_t, int, char *, size_t);
+const char *fsmc_libmemcached_version(void);
+
+/* The tokenizer of FreeSWITCH API lines, exposed for tests and front ends. */
+#define FSMC_MAX_TOKENS 5
+int fsmc_split_line(char *, char **, int);
+
+#endif

@@ -1,0 +1,125 @@
+/* Render a result as the bytes FreeSWITCH's memcache API replies with. */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fsmc-int.h"
+
+struct out {
+	fsmc_write_fn write;
+	void *ctx;
+	int failed;
+};
+
+static void
+put(struct out *o, int stream, const void *buf, size_t len)
+{
+	if (!o->failed && len > 0 && o->write(o->ctx, stream, buf, len) != 0)
+		o->failed = 1;
+}
+
+static void putf(struct out *o, int stream, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+putf(struct out *o, int stream, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof buf)
+		n = sizeof buf - 1;
+	put(o, stream, buf, (size_t)n);
+}
+
+static void
+render_usage(struct out *o)
+{
+	char line[256];
+	size_t i;
+
+	put(o, FSMC_STREAM_ERROR, "-ERR\n", 5);
+	for (i = 0; fsmc_usage_line(i, 0, line, sizeof line) != NULL; i++)
+		putf(o, FSMC_STREAM_ERROR, "%s\n", line);
+	put(o, FSMC_STREAM_ERROR, "\n", 1);
+}
+
+/*
+ * "Lib version" and "Servers" lines, then per server "  HOST (PORT)" and,
+ * with verbose, its statistics or the reason it gave none.
+ */
+static void
+render_status(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	size_t i, j;
+
+	putf(o, FSMC_STREAM_REPLY, "Lib version: %s\nServers: %zu\n",
+	    res->libversion, res->nservers);
+	if (res->nservers == 0 && res->errtext != NULL) {
+		putf(o, FSMC_STREAM_ERROR, "-ERR %s\n", res->errtext);
+		return;
+	}
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		putf(o, FSMC_STREAM_REPLY, "  %s (%u)\n", srv->host, srv->port);
+		for (j = 0; j < srv->nstats; j++)
+			putf(o, FSMC_STREAM_REPLY, "    %s: %s\n",
+			    srv->stats[j].name, srv->stats[j].value);
+		if (srv->error != NULL)
+			putf(o, FSMC_STREAM_REPLY, "    error: %s\n",
+			    srv->error);
+	}
+}
+
+/*
+ * Write the reply to a result through write(ctx, stream, bytes, len):
+ * FSMC_STREAM_REPLY for the reply proper, FSMC_STREAM_ERROR for "-ERR"
+ * lines and usage.  FreeSWITCH writes both to the API stream; the
+ * command line may send the second to standard error.  Returns 0, or -1
+ * if a write failed.
+ */
+int
+fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
+{
+	struct out o = { write, ctx, 0 };
+
+	if (res->status == FSMC_EUSAGE) {
+		render_usage(&o);
+		return (o.failed ? -1 : 0);
+	}
+	if (res->reply == FSMC_REPLY_STATUS && res->libversion != NULL) {
+		render_status(&o, res);
+		return (o.failed ? -1 : 0);
+	}
+	if (res->status != FSMC_OK) {
+		putf(&o, FSMC_STREAM_ERROR, "-ERR %s\n",
+		    res->errtext != NULL ? res->errtext : "");
+		return (o.failed ? -1 : 0);
+	}
+	switch (res->reply) {
+	case FSMC_REPLY_OK:
+		put(&o, FSMC_STREAM_REPLY, "+OK\n", 4);
+		break;
+	case FSMC_REPLY_VALUE:
+		put(&o, FSMC_STREAM_REPLY, res->value, res->valuelen);
+		break;
+	case FSMC_REPLY_FLAGS:
+		putf(&o, FSMC_STREAM_REPLY, "%" PRIx32, res->flags);
+		break;
+	case FSMC_REPLY_NUMBER:
+		putf(&o, FSMC_STREAM_REPLY, "%" PRIu64, res->number);
+		break;
+	default:
+		break;
+	}
+	return (o.failed ? -1 : 0);
+}

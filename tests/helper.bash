@@ -1,0 +1,119 @@
+# Test helpers: private memcached servers on free loopback ports, and fsmc.
+# shellcheck shell=bash
+
+bats_require_minimum_version 1.5.0
+
+FSMC_BIN=${FSMC_BIN:-$BATS_TEST_DIRNAME/../fsmemcache}
+SPLIT_WORDS=$BATS_TEST_DIRNAME/split-words
+
+# Wait until a TCP port on 127.0.0.1 accepts connections, or until the
+# process $2 has died; give up after 5 seconds.
+wait_port() {
+	local port=$1 pid=$2 deadline=$((SECONDS + 5))
+	while [ "$SECONDS" -le "$deadline" ]; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# Start a memcached on a free loopback port; extra arguments go to
+# memcached.  Sets MC_PORT and MC_PID and appends the PID to the file's
+# list so that teardown stops every server a file started.
+mc_spawn() {
+	local try port pid args
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		port=$((10000 + (RANDOM * 32768 + RANDOM) % 22000))
+		args=(-l 127.0.0.1 -p "$port" -U 0 "$@")
+		# memcached refuses to run as root without -u
+		if [ "$(id -u)" -eq 0 ]; then args+=(-u root); fi
+		memcached "${args[@]}" >>"$BATS_FILE_TMPDIR/memcached.log" \
+		    2>&1 3>&- &
+		pid=$!
+		if wait_port "$port" "$pid"; then
+			MC_PORT=$port
+			MC_PID=$pid
+			echo "$pid" >>"$BATS_FILE_TMPDIR/memcached.pids"
+			return 0
+		fi
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		: "port $port busy after try $try"
+	done
+	echo "could not start memcached" >&2
+	return 1
+}
+
+# Stop one server and wait until it is gone.
+mc_kill() {
+	local pid=$1 deadline=$((SECONDS + 5))
+	kill "$pid" 2>/dev/null || return 0
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null || true
+}
+
+# A free port: one that a server listened on and no longer does.
+dead_port() {
+	mc_spawn
+	mc_kill "$MC_PID"
+	echo "$MC_PORT"
+}
+
+# setup_file: one server for the whole file, and a configuration naming it.
+mc_start() {
+	mc_spawn "$@"
+	FSMC_CFG=$BATS_FILE_TMPDIR/fsmemcache.cfg
+	printf 'servers = ( { host = "127.0.0.1"; port = %d; } );\n' \
+	    "$MC_PORT" >"$FSMC_CFG"
+	export MC_PORT MC_PID FSMC_CFG
+}
+
+# teardown_file: stop every server the file started.
+mc_stop() {
+	local pid
+	[ -f "$BATS_FILE_TMPDIR/memcached.pids" ] || return 0
+	while read -r pid; do
+		mc_kill "$pid"
+	done <"$BATS_FILE_TMPDIR/memcached.pids"
+	rm -f "$BATS_FILE_TMPDIR/memcached.pids"
+}
+
+# Run fsmemcache against the file's server, without any other
+# configuration from the environment leaking in.
+fsmc() {
+	env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    ${FSMC_WRAPPER-} "$FSMC_BIN" -c "$FSMC_CFG" "$@"
+}
+
+# Talk the memcached text protocol to the file's server directly, to
+# check what fsmemcache stored without going through it.  Prints the
+# server's answer to one command line: up to "END" for get and stats,
+# else its one reply line.  Line ends are shown as LF.
+mc_raw() {
+	local line first=1
+	exec 4<>"/dev/tcp/127.0.0.1/$MC_PORT"
+	printf '%s\r\n' "$1" >&4
+	while IFS= read -r -t 5 line <&4; do
+		line=${line%$'\r'}
+		printf '%s\n' "$line"
+		[ "$line" = END ] && break
+		if [ "$first" = 1 ]; then
+			case $line in
+			VALUE* | STAT*) ;;
+			*) break ;;
+			esac
+		fi
+		first=0
+	done
+	exec 4>&-
+}
+
+# One statistic of the file's server, e.g. mc_stat cmd_set.
+mc_stat() {
+	mc_raw stats | sed -n "s/^STAT $1 //p"
+}
