@@ -26,7 +26,7 @@ LDLIBS+=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
-TEST_PROGS=	tests/split-words
+TEST_PROGS=	tests/split-words tests/threads
 SAN=		-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 
@@ -41,6 +41,9 @@ $(PROG): $(CLI_OBJS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 tests/split-words: tests/split-words.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+tests/threads: tests/threads.c $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -pthread $(LDFLAGS) -o $@ $< $(LIB) \
+	    $(LDLIBS)
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -MMD -MP -c -o $@ $<
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
@@ -65,10 +68,13 @@ check: deps
 	$(MAKE) clean
 	$(MAKE) lint
 
+# KNF declares locals at the top of a function, so cppcheck's
+# variableScope advice is off.
 lint: format-check
 	cppcheck --quiet --error-exitcode=1 --std=c99 --inline-suppr \
 	    --enable=warning,style,performance,portability \
-	    --suppress=missingIncludeSystem -Isrc/core src tests/split-words.c
+	    --suppress=missingIncludeSystem --suppress=variableScope \
+	    -Isrc/core src tests/*.c
 	mandoc -Tlint -Wwarning man/fsmemcache.1
 	shellcheck -s bash tests/helper.bash tests/demo.sh
 	shellcheck -s sh tests/install-deps.sh .ci/run
