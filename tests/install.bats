@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# make install: every file in its place, and a program builds against the library.
+
+load helper
+
+# Build and install a copy of the sources, untouched by the caller's make.
+install_copy() {
+	local src=$BATS_FILE_TMPDIR/src
+	mkdir -p "$src"
+	cp -R "$BATS_TEST_DIRNAME/../Makefile" "$BATS_TEST_DIRNAME/../src" \
+	    "$BATS_TEST_DIRNAME/../man" "$BATS_TEST_DIRNAME/../etc" "$src/"
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    make -s -C "$src" clean install PREFIX=/usr SYSCONFDIR=/etc \
+	    DESTDIR="$BATS_FILE_TMPDIR/root"
+}
+
+setup_file() {
+	install_copy >"$BATS_FILE_TMPDIR/install.log" 2>&1
+}
+
+@test "install puts the binary, libraries, header, pkg-config file, manual and example configuration in place" {
+	local root=$BATS_FILE_TMPDIR/root
+	[ -x "$root/usr/bin/fsmemcache" ]
+	[ -f "$root/usr/lib/libfsmemcache.a" ]
+	[ -f "$root/usr/lib/libfsmemcache.so.0" ]
+	[ "$(readlink "$root/usr/lib/libfsmemcache.so")" = libfsmemcache.so.0 ]
+	[ -f "$root/usr/include/fsmemcache.h" ]
+	[ -f "$root/usr/lib/pkgconfig/fsmemcache.pc" ]
+	[ -f "$root/usr/share/man/man1/fsmemcache.1" ]
+	cmp "$root/etc/fsmemcache.cfg" "$BATS_TEST_DIRNAME/../etc/fsmemcache.cfg"
+}
+
+@test "the installed binary reads the installed system configuration path" {
+	run -0 strings "$BATS_FILE_TMPDIR/root/usr/bin/fsmemcache"
+	[[ "$output" == *"/etc/fsmemcache.cfg"* ]]
+}
+
+@test "a program builds with pkg-config against the installed shared library" {
+	local root=$BATS_FILE_TMPDIR/root
+	cat >"$BATS_TEST_TMPDIR/prog.c" <<'PROG'
+#include <stdio.h>
+#include <fsmemcache.h>
+int
+main(void)
+{
+	char line[256];
+	puts(fsmc_usage_line(0, 0, line, sizeof line));
+	return (0);
+}
+PROG
+	run -0 env PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" \
+	    PKG_CONFIG_SYSROOT_DIR="$root" pkg-config --cflags --libs fsmemcache
+	# shellcheck disable=SC2086
+	cc -o "$BATS_TEST_TMPDIR/prog" "$BATS_TEST_TMPDIR/prog.c" $output
+	run -0 env LD_LIBRARY_PATH="$root/usr/lib" "$BATS_TEST_TMPDIR/prog"
+	[ "$output" = "memcache <set|replace|add> <key> <value> [expiration [flags]]" ]
+}
+
+@test "install keeps a configuration file that is already there" {
+	local root=$BATS_FILE_TMPDIR/root
+	echo 'servers = "cache9";' >"$root/etc/fsmemcache.cfg"
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C \
+	    "$BATS_FILE_TMPDIR/src" install PREFIX=/usr SYSCONFDIR=/etc \
+	    DESTDIR="$root"
+	run -0 cat "$root/etc/fsmemcache.cfg"
+	[ "$output" = 'servers = "cache9";' ]
+}
