@@ -77,46 +77,19 @@ clean_word(char *word, char delim)
 }
 
 /*
- * Cut at unquoted spaces.  Runs of spaces are one separator.  A quote
- * toggles quoting whether or not it has a partner, so a stray quote
- * glues the rest of the line into one word.  A backslash protects the
- * next byte.  The last word runs to the end of the line.
+ * Cut p at unquoted delimiters into at most max words; the last word
+ * runs to the end of the line.  A backslash protects the next byte.
+ * Splitting on spaces, as FreeSWITCH does by default, treats a run of
+ * spaces as one separator, and any quote toggles quoting whether or not
+ * it has a partner, so a stray quote glues the rest of the line into one
+ * word.  Splitting on a "^^" delimiter keeps empty fields (but not after
+ * a trailing delimiter), and a quote toggles only when a partner follows
+ * somewhere in the line.
  */
 static int
-split_blank(char *p, char **argv, int max)
+split_words(char *p, char delim, char **argv, int max)
 {
-	int n = 0, quoted = 0;
-
-	while (*p != '\0') {
-		argv[n++] = p;
-		if (n == max)
-			break;
-		while (*p != '\0') {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == '\'')
-				quoted = !quoted;
-			else if (*p == ' ' && !quoted) {
-				*p++ = '\0';
-				break;
-			}
-			p++;
-		}
-		while (*p == ' ')
-			p++;
-	}
-	return (n);
-}
-
-/*
- * Cut at an unquoted delimiter chosen with "^^".  Here a quote toggles
- * only when a partner follows somewhere in the line, and empty fields
- * are kept (but not after a trailing delimiter).
- */
-static int
-split_char(char *p, char delim, char **argv, int max)
-{
-	int n = 0, quoted = 0;
+	int n = 0, quoted = 0, blank = delim == ' ';
 
 	while (*p != '\0') {
 		argv[n++] = p;
@@ -126,7 +99,7 @@ split_char(char *p, char delim, char **argv, int max)
 			if (*p == '\\' && p[1] != '\0')
 				p++;
 			else if (*p == '\'' &&
-			    (quoted || strchr(p + 1, '\'') != NULL))
+			    (blank || quoted || strchr(p + 1, '\'') != NULL))
 				quoted = !quoted;
 			else if (*p == delim && !quoted) {
 				*p++ = '\0';
@@ -134,6 +107,8 @@ split_char(char *p, char delim, char **argv, int max)
 			}
 			p++;
 		}
+		while (blank && *p == ' ')
+			p++;
 	}
 	return (n);
 }
@@ -162,10 +137,7 @@ fsmc_split_line(char *line, char **argv, int max)
 		delim = line[2];
 		line += 3;
 	}
-	if (delim == ' ')
-		n = split_blank(line, argv, max);
-	else
-		n = split_char(line, delim, argv, max);
+	n = split_words(line, delim, argv, max);
 	for (i = 0; i < n; i++)
 		argv[i] = clean_word(argv[i], delim == ' ' ? '\0' : delim);
 	return (n);
