@@ -4,6 +4,7 @@
 bats_require_minimum_version 1.5.0
 
 FSMC_BIN=${FSMC_BIN:-$BATS_TEST_DIRNAME/../fsmemcache}
+# shellcheck disable=SC2034 # used by the test files
 SPLIT_WORDS=$BATS_TEST_DIRNAME/split-words
 
 # Wait until a TCP port on 127.0.0.1 accepts connections, or until the
@@ -47,9 +48,10 @@ mc_spawn() {
 	return 1
 }
 
-# Stop one server and wait until it is gone.
+# Stop one server, wait until it is gone, and drop it from the list.
 mc_kill() {
 	local pid=$1 deadline=$((SECONDS + 5))
+	sed -i "/^$pid\$/d" "$BATS_FILE_TMPDIR/memcached.pids"
 	kill "$pid" 2>/dev/null || return 0
 	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
 		sleep 0.05
@@ -75,17 +77,19 @@ mc_start() {
 
 # teardown_file: stop every server the file started.
 mc_stop() {
-	local pid
+	local pid pids
 	[ -f "$BATS_FILE_TMPDIR/memcached.pids" ] || return 0
-	while read -r pid; do
+	mapfile -t pids <"$BATS_FILE_TMPDIR/memcached.pids"
+	for pid in "${pids[@]}"; do
 		mc_kill "$pid"
-	done <"$BATS_FILE_TMPDIR/memcached.pids"
-	rm -f "$BATS_FILE_TMPDIR/memcached.pids"
+	done
 }
 
 # Run fsmemcache against the file's server, without any other
 # configuration from the environment leaking in.
 fsmc() {
+	# FSMC_WRAPPER is a command line, such as "valgrind -q": split it.
+	# shellcheck disable=SC2086
 	env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
 	    ${FSMC_WRAPPER-} "$FSMC_BIN" -c "$FSMC_CFG" "$@"
 }
@@ -117,3 +121,42 @@ mc_raw() {
 mc_stat() {
 	mc_raw stats | sed -n "s/^STAT $1 //p"
 }
+
+# Run a command with its standard output in $BATS_TEST_TMPDIR/stdout, so
+# that trailing newlines can be compared; $output is then standard error.
+to_file() {
+	"$@" >"$BATS_TEST_TMPDIR/stdout"
+}
+
+# fsmc with its standard output kept by to_file.
+fsmc_out() {
+	to_file fsmc "$@"
+}
+
+# Whether the standard output that to_file kept is exactly $1.
+stdout_is() {
+	printf '%s' "$1" | cmp - "$BATS_TEST_TMPDIR/stdout"
+}
+
+# Whether the standard output that to_file kept is exactly the bytes
+# printf %b makes of $1 (so '+OK\n' is +OK and a newline).
+out_is() {
+	printf '%b' "$1" | cmp - "$BATS_TEST_TMPDIR/stdout"
+}
+
+# The libmemcached version, from "fsmemcache 0.1.0 (libmemcached X)".
+lib_version() {
+	"$FSMC_BIN" -V |
+	    sed -n 's/^fsmemcache [0-9.]* (libmemcached \([0-9][0-9.]*\))$/\1/p'
+}
+
+# The reply to a usage error, ending in a blank line.
+# shellcheck disable=SC2034 # used by the test files
+USAGE=$'-ERR
+memcache <set|replace|add> <key> <value> [expiration [flags]]
+memcache <get|getflags> <key>
+memcache <delete> <key> [expiration]
+memcache <increment|decrement> <key> [offset [expiration [flags]]]
+memcache <flush> [delay]
+memcache <status> [verbose]\n\n'
+

@@ -250,19 +250,21 @@ main(int argc, char **argv)
 			break;
 		case ':':
 			fprintf(stderr,
-			    "fsmemcache: option %s needs an argument\n",
+			    "fsmemcache: option %s needs an argument "
+			    "(see fsmemcache -h)\n",
 			    argv[optind - 1]);
-			usage(stderr);
 			return (EXIT_USAGE);
 		default:
 			if (optopt != 0)
 				fprintf(stderr,
-				    "fsmemcache: unknown option -%c\n", optopt);
+				    "fsmemcache: unknown option -%c "
+				    "(see fsmemcache -h)\n",
+				    optopt);
 			else
 				fprintf(stderr,
-				    "fsmemcache: unknown option %s\n",
+				    "fsmemcache: unknown option %s "
+				    "(see fsmemcache -h)\n",
 				    argv[optind - 1]);
-			usage(stderr);
 			return (EXIT_USAGE);
 		}
 	}

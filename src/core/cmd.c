@@ -131,18 +131,18 @@ find_command(const char *name)
 }
 
 /*
- * Parse a whole decimal number in [min, max].  Unlike strtol, leading
- * white space, trailing garbage and an empty string are errors.
+ * Parse a whole decimal number, with an optional sign, in [min, max].
+ * Unlike strtol, leading white space, trailing garbage and an empty
+ * string are errors.
  */
 static int
-parse_decimal(
-    const char *s, int sign, long long min, long long max, long long *out)
+parse_decimal(const char *s, long long min, long long max, long long *out)
 {
 	const char *digits = s;
 	char *end;
 	long long v;
 
-	if (sign && (*s == '-' || *s == '+'))
+	if (*s == '-' || *s == '+')
 		digits++;
 	if (!isdigit((unsigned char)*digits))
 		return (-1);
@@ -250,21 +250,21 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 			a->valuelen = strlen(*argv);
 			break;
 		case 'e':
-			if (parse_decimal(*argv, 1, INT32_MIN, INT32_MAX, &n))
+			if (parse_decimal(*argv, INT32_MIN, INT32_MAX, &n))
 				return (bad_number(call, *k, *argv,
 				    "not a decimal number of seconds from "
 				    "-2147483648 to 2147483647"));
 			a->expiration = n;
 			break;
 		case 'd':
-			if (parse_decimal(*argv, 0, 0, INT32_MAX, &n))
+			if (parse_decimal(*argv, 0, INT32_MAX, &n))
 				return (bad_number(call, *k, *argv,
 				    "not a decimal number of seconds from 0 "
 				    "to 2147483647"));
 			a->expiration = n;
 			break;
 		case 'o':
-			if (parse_decimal(*argv, 0, 0, UINT32_MAX, &n))
+			if (parse_decimal(*argv, 0, UINT32_MAX, &n))
 				return (bad_number(call, *k, *argv,
 				    "not a decimal number from 0 to "
 				    "4294967295"));

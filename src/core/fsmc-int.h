@@ -74,6 +74,7 @@ enum fsmc_status fsmc_fail_rc(struct fsmc_call *, memcached_return_t);
 enum fsmc_status fsmc_status_of(memcached_return_t);
 void fsmc_reason(memcached_return_t, int, char *, size_t);
 void fsmc_server_label(const memcached_instance_st *, char *, size_t);
+void fsmc_escape(const char *, size_t, char *, size_t);
 void fsmc_quote(const char *, size_t, char *, size_t);
 
 /* config.c */

@@ -189,19 +189,18 @@ fsmc_server_label(const memcached_instance_st *server, char *buf, size_t len)
 }
 
 /*
- * Quote bytes for a message: printable ASCII as is, others as \xNN, cut
+ * Escape bytes for a message: printable ASCII as is, others as \xNN, cut
  * with "..." when it does not fit.  Keys and words come from users and
  * must not smuggle control sequences onto a terminal.
  */
 void
-fsmc_quote(const char *s, size_t n, char *buf, size_t len)
+fsmc_escape(const char *s, size_t n, char *buf, size_t len)
 {
 	size_t i, o = 0;
 	unsigned char c;
 
-	buf[o++] = '\'';
 	for (i = 0; i < n; i++) {
-		if (o + 9 > len) {
+		if (o + 8 > len) {
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;
@@ -212,6 +211,18 @@ fsmc_quote(const char *s, size_t n, char *buf, size_t len)
 		else
 			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
 	}
+	buf[o] = '\0';
+}
+
+/* The same, in single quotes. */
+void
+fsmc_quote(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t o;
+
+	buf[0] = '\'';
+	fsmc_escape(s, n, buf + 1, len - 2);
+	o = strlen(buf);
 	buf[o++] = '\'';
 	buf[o] = '\0';
 }
@@ -226,7 +237,7 @@ fsmc_fail_rc(struct fsmc_call *call, memcached_return_t rc)
 	struct fsmc_result *res = call->res;
 	const memcached_instance_st *server = NULL;
 	memcached_return_t src;
-	char reason[128], where[300];
+	char reason[128], where[300], key[96];
 	enum fsmc_status status = fsmc_status_of(rc);
 
 	res->errtext = memcached_strerror(NULL, rc);
@@ -248,10 +259,10 @@ fsmc_fail_rc(struct fsmc_call *call, memcached_return_t rc)
 		fsmc_server_label(server, where + 2, sizeof where - 3);
 		strcat(where, ")");
 	}
-	/* A key that got this far was checked: no space or control byte. */
 	if (call->a.key == NULL)
 		return (fsmc_fail(
 		    res, status, call->cmd->name, "%s%s", reason, where));
-	return (fsmc_fail(res, status, NULL, "%s %.*s: %s%s", call->cmd->name,
-	    (int)call->a.keylen, call->a.key, reason, where));
+	fsmc_escape(call->a.key, call->a.keylen, key, sizeof key);
+	return (fsmc_fail(res, status, NULL, "%s %s: %s%s", call->cmd->name,
+	    key, reason, where));
 }
