@@ -22,7 +22,7 @@ ALL_CFLAGS=	-std=c99 -fPIC $(WARNINGS) $(CFLAGS)
 ALL_CPPFLAGS=	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/core \
 		-DFSMC_CONF='"$(SYSCONFDIR)/fsmemcache.cfg"' \
 		$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS)
-LDLIBS+=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS+=	$(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhashkit
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
@@ -75,7 +75,7 @@ lint: format-check
 	    --enable=warning,style,performance,portability \
 	    --suppress=missingIncludeSystem --suppress=variableScope \
 	    -Isrc/core src tests/*.c
-	mandoc -Tlint -Wwarning man/fsmemcache.1
+	mandoc -Tlint -Wwarning man/fsmemcache.1 man/fsmemcache.cfg.5
 	shellcheck -s bash tests/helper.bash tests/demo.sh
 	shellcheck -s sh tests/install-deps.sh .ci/run
 	shellcheck tests/*.bats
@@ -92,11 +92,12 @@ fsmemcache.pc: Makefile
 	    'includedir=$(INCLUDEDIR)' '' 'Name: fsmemcache' \
 	    'Description: FreeSWITCH memcache API commands on libmemcached' \
 	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	    'Libs: -L$${libdir} -lfsmemcache' 'Cflags: -I$${includedir}' >$@
+	    'Libs: -L$${libdir} -lfsmemcache' 'Libs.private: -lhashkit' 'Cflags: -I$${includedir}' >$@
 
 install: $(PROG) $(LIB) $(SHLIB) fsmemcache.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(PROG) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
@@ -105,6 +106,7 @@ install: $(PROG) $(LIB) $(SHLIB) fsmemcache.pc
 	install -m 644 src/core/fsmemcache.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 fsmemcache.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 644 man/fsmemcache.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/fsmemcache.cfg.5 $(DESTDIR)$(MANDIR)/man5/
 	test -f $(DESTDIR)$(SYSCONFDIR)/fsmemcache.cfg || \
 	    install -m 644 etc/fsmemcache.cfg $(DESTDIR)$(SYSCONFDIR)/
 

@@ -4,7 +4,8 @@
 set -eu
 
 packages="gcc make pkg-config libc6-dev libmemcached-dev libconfig-dev
-memcached bats mandoc cppcheck clang-format shellcheck bsdutils"
+memcached bats mandoc cppcheck clang-format shellcheck bsdutils
+sasl2-bin libsasl2-modules"
 
 missing=""
 for p in $packages; do

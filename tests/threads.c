@@ -71,7 +71,7 @@ work(void *arg)
 int
 main(int argc, char **argv)
 {
-	struct fsmc_options opts = { NULL, NULL };
+	struct fsmc_options opts;
 	struct fsmc_result res;
 	struct worker *workers;
 	pthread_t *threads;
@@ -84,6 +84,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: threads servers threads iterations\n");
 		return (2);
 	}
+	memset(&opts, 0, sizeof opts);
 	opts.servers = argv[1];
 	n = atoi(argv[2]);
 	iterations = atoi(argv[3]);

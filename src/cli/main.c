@@ -36,32 +36,52 @@ static const int exit_status[] = {
 #define EXIT_USAGE 64
 #define EXIT_INTERNAL 70
 
+/* Options with no letter of their own. */
+#define OPT_NAMESPACE 256
+#define OPT_BINARY 257
+
 /* The options: getopt's tables and the help text are made from this. */
+/* clang-format off */
 static const struct option_help {
 	int letter;
 	const char *name;
 	const char *arg;
 	const char *help;
-} options[] = { { 'c', "config", "FILE", "read the configuration from FILE" },
+} options[] = {
+	{ OPT_BINARY, "binary", NULL,
+	    "use memcached's binary protocol, not the text protocol" },
+	{ 'c', "config", "FILE", "read the configuration from FILE" },
 	{ 'e', "execute", "LINE",
 	    "run LINE, split into words as FreeSWITCH splits API commands" },
 	{ 'h', "help", NULL, "show this help and exit" },
+	{ 'n', "check-config", NULL,
+	    "check the configuration, print the settings in effect and\n"
+	    "exit, contacting no server" },
+	{ OPT_NAMESPACE, "namespace", "PREFIX",
+	    "put PREFIX before every key, as in \"freeswitch:\"" },
+	{ 'p', "profile", "NAME", "use the profile NAME of the configuration" },
 	{ 'q', "quiet", NULL,
 	    "print nothing when set, replace, add, delete or flush succeed,\n"
 	    "and send -ERR lines to standard error" },
 	{ 's', "servers", "LIST",
 	    "use the servers in LIST (\"host[:port], ...\") instead of the\n"
 	    "configuration's" },
+	{ 't', "timeout", "MS",
+	    "give up connecting, and waiting for a reply, after MS\n"
+	    "milliseconds" },
 	{ 'V', "version", NULL, "print the version and exit" },
 	{ 'x', "stdin", NULL,
 	    "read the value of set, replace or add from standard input,\n"
 	    "byte for byte" },
-	{ 0, NULL, NULL, NULL } };
+	{ 0, NULL, NULL, NULL },
+};
 
 static const char *synopsis[] = {
-	"[-hqVx] [-c file] [-s servers] command [argument ...]",
-	"[-hqVx] [-c file] [-s servers] -e line", NULL
+	"[-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] command [argument ...]",
+	"[-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] -e line",
+	NULL,
 };
+/* clang-format on */
 
 struct output {
 	int quiet;
@@ -194,9 +214,11 @@ build_getopt(char *optstring, struct option *longopts)
 	*optstring++ = '+';
 	*optstring++ = ':';
 	for (o = options; o->name != NULL; o++, longopts++) {
-		*optstring++ = (char)o->letter;
-		if (o->arg != NULL)
-			*optstring++ = ':';
+		if (o->letter < 256) {
+			*optstring++ = (char)o->letter;
+			if (o->arg != NULL)
+				*optstring++ = ':';
+		}
 		longopts->name = o->name;
 		longopts->has_arg =
 		    o->arg != NULL ? required_argument : no_argument;
@@ -207,25 +229,62 @@ build_getopt(char *optstring, struct option *longopts)
 	memset(longopts, 0, sizeof *longopts);
 }
 
+/* Parse a timeout in milliseconds, 1 to 3600000; -1 if it is not one. */
+static int
+parse_timeout(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v < 1 || v > 3600000)
+		return (-1);
+	return ((int)v);
+}
+
+/* For -n: where the settings came from, as a comment line. */
+static void
+print_origin(const struct fsmc_options *fo, const char *servers_from)
+{
+	printf("# fsmemcache %s: settings in effect: ", FSMC_VERSION);
+	if (fo->config_file != NULL)
+		printf("from %s", fo->config_file);
+	else
+		printf("no configuration file");
+	if (fo->profile != NULL)
+		printf(", profile %s", fo->profile);
+	if (servers_from != NULL)
+		printf(", servers from %s", servers_from);
+	printf("\n");
+}
+
 int
 main(int argc, char **argv)
 {
 	struct option longopts[sizeof options / sizeof options[0]];
 	char optstring[2 * (sizeof options / sizeof options[0]) + 3];
-	struct fsmc_options fo = { NULL, NULL };
+	struct fsmc_options fo;
 	struct output out = { 0, 0 };
 	struct fsmc_result res;
 	struct fsmc *fc;
 	const char *line = NULL, *why = NULL, *given = NULL;
+	const char *servers_from = NULL;
 	char *value = NULL, cfgbuf[4096];
 	size_t valuelen = 0;
-	int ch, from_stdin = 0, status;
+	int ch, from_stdin = 0, check = 0, status;
 
+	memset(&fo, 0, sizeof fo);
 	build_getopt(optstring, longopts);
 	opterr = 0;
 	while (
 	    (ch = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (ch) {
+		case OPT_BINARY:
+			fo.binary = 1;
+			break;
 		case 'c':
 			given = optarg;
 			break;
@@ -235,11 +294,30 @@ main(int argc, char **argv)
 		case 'h':
 			help();
 			return (0);
+		case 'n':
+			check = 1;
+			break;
+		case OPT_NAMESPACE:
+			fo.key_namespace = optarg;
+			break;
+		case 'p':
+			fo.profile = optarg;
+			break;
 		case 'q':
 			out.quiet = 1;
 			break;
 		case 's':
 			fo.servers = optarg;
+			servers_from = "-s";
+			break;
+		case 't':
+			if ((fo.timeout_ms = parse_timeout(optarg)) < 0) {
+				fprintf(stderr,
+				    "fsmemcache: -t: bad timeout '%s' "
+				    "(milliseconds from 1 to 3600000)\n",
+				    optarg);
+				return (EXIT_USAGE);
+			}
 			break;
 		case 'V':
 			printf("fsmemcache %s (libmemcached %s)\n",
@@ -272,24 +350,44 @@ main(int argc, char **argv)
 	argv += optind;
 	if (line != NULL && argc > 0) {
 		fprintf(stderr,
-		    "fsmemcache: -e takes the whole command; "
-		    "unexpected argument '%s'\n",
+		    "fsmemcache: -e takes the whole command; unexpected "
+		    "argument '%s'\n",
 		    argv[0]);
 		return (EXIT_USAGE);
 	}
-	if (line == NULL && argc == 0) {
+	if (check && argc > 0) {
+		fprintf(stderr,
+		    "fsmemcache: -n runs no command; unexpected argument "
+		    "'%s'\n",
+		    argv[0]);
+		return (EXIT_USAGE);
+	}
+	if (line == NULL && argc == 0 && !check) {
 		usage(stderr);
 		return (EXIT_USAGE);
 	}
 
 	fo.config_file = find_config(given, cfgbuf, sizeof cfgbuf);
-	if (fo.config_file == NULL && fo.servers == NULL &&
-	    ((fo.servers = getenv("MEMCACHED_SERVERS")) == NULL ||
-		*fo.servers == '\0'))
-		fo.servers = DEFAULT_SERVERS;
+	if (fo.config_file == NULL && fo.servers == NULL) {
+		fo.servers = getenv("MEMCACHED_SERVERS");
+		servers_from = "MEMCACHED_SERVERS";
+		if (fo.servers == NULL || *fo.servers == '\0') {
+			fo.servers = DEFAULT_SERVERS;
+			servers_from = "the default";
+		}
+	}
+	fo.password = getenv("FSMEMCACHE_PASSWORD");
 	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
 		return (exit_status[res.status]);
+	}
+	if (res.msg[0] != '\0')
+		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+	if (check) {
+		print_origin(&fo, servers_from);
+		fsmc_describe(fc, write_reply, &out);
+		fsmc_close(fc);
+		return (fflush(stdout) != 0 || out.failed ? EXIT_INTERNAL : 0);
 	}
 	if (from_stdin && (value = read_stdin(&valuelen, &why)) == NULL) {
 		fprintf(stderr, "fsmemcache: standard input: %s\n", why);

@@ -44,6 +44,13 @@ cmd_arith(struct fsmc_call *call)
 		else
 			rc = arith(call, &call->res->number);
 	}
+	/*
+	 * libmemcached 1.1 reports the binary protocol's "non-numeric value"
+	 * status as an unknown read failure on a healthy connection; answer
+	 * as the text protocol does.
+	 */
+	if (rc == MEMCACHED_UNKNOWN_READ_FAILURE && call->fc->settings.binary)
+		rc = MEMCACHED_CLIENT_ERROR;
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));
 	return (FSMC_OK);

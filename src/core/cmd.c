@@ -177,16 +177,17 @@ parse_flags(const char *s, uint32_t *out)
 	return (0);
 }
 
-/* Why key cannot be sent, or NULL if it can. */
+/* Why key cannot be sent after a namespace of nslen, or NULL if it can. */
 static const char *
-bad_key(const char *key, size_t len)
+bad_key(const char *key, size_t len, size_t nslen)
 {
 	size_t i;
 
 	if (len == 0)
 		return ("empty");
-	if (len > FSMC_KEY_MAX)
-		return ("longer than 250 bytes");
+	if (len + nslen > FSMC_KEY_MAX)
+		return (nslen > 0 ? "longer than 250 bytes with the namespace" :
+				    "longer than 250 bytes");
 	for (i = 0; i < len; i++) {
 		if (key[i] == ' ')
 			return ("contains a space");
@@ -237,7 +238,8 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 		case 'k':
 			a->key = *argv;
 			a->keylen = strlen(*argv);
-			if ((why = bad_key(a->key, a->keylen)) != NULL) {
+			if ((why = bad_key(
+				 a->key, a->keylen, call->fc->nslen)) != NULL) {
 				fsmc_quote(a->key, a->keylen, q, sizeof q);
 				call->res->errtext = memcached_strerror(
 				    NULL, MEMCACHED_BAD_KEY_PROVIDED);

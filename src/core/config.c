@@ -1,147 +1,621 @@
-/* Read the libconfig file and set up the prototype handle's servers. */
+/* Read the configuration (file, profile, overrides) and apply it to a handle.
+ */
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <libconfig.h>
+#include <libhashkit-1.0/hashkit.h>
 
 #include "fsmc-int.h"
 
 /*
  * fsmemcache fails fast where libmemcached would wait 4 to 5 seconds on
- * a dead server; these do not change where keys are placed.
+ * a dead server; timeouts do not change where keys are placed.
  */
-#define CONNECT_TIMEOUT_MS 1000
-#define IO_TIMEOUT_MS 1000
+#define DEFAULT_CONNECT_MS 1000
+#define DEFAULT_IO_MS 1000
+#define TIMEOUT_MS_MAX 3600000
+
+struct named {
+	const char *name;
+	int value;
+};
+
+static const struct named distributions[] = {
+	{ "modula", FSMC_DIST_MODULA },
+	{ "ketama", FSMC_DIST_KETAMA },
+	{ "ketama-weighted", FSMC_DIST_KETAMA_WEIGHTED },
+	{ NULL, 0 },
+};
+
+static const struct named hashes[] = {
+	{ "default", MEMCACHED_HASH_DEFAULT },
+	{ "md5", MEMCACHED_HASH_MD5 },
+	{ "crc", MEMCACHED_HASH_CRC },
+	{ "fnv1_64", MEMCACHED_HASH_FNV1_64 },
+	{ "fnv1a_64", MEMCACHED_HASH_FNV1A_64 },
+	{ "fnv1_32", MEMCACHED_HASH_FNV1_32 },
+	{ "fnv1a_32", MEMCACHED_HASH_FNV1A_32 },
+	{ "hsieh", MEMCACHED_HASH_HSIEH },
+	{ "murmur", MEMCACHED_HASH_MURMUR },
+	{ "murmur3", MEMCACHED_HASH_MURMUR3 },
+	{ "jenkins", MEMCACHED_HASH_JENKINS },
+	{ NULL, 0 },
+};
+
+static const char *top_settings[] = { "servers", "namespace", "protocol",
+	"distribution", "hash", "timeouts", "failover", "tcp_nodelay", "sasl",
+	"profiles", NULL };
+static const char *timeout_settings[] = { "connect_ms", "io_ms", "retry_s",
+	NULL };
+static const char *failover_settings[] = { "remove_failed_servers",
+	"failure_limit", NULL };
+static const char *sasl_settings[] = { "username", "password", "password_file",
+	NULL };
+static const char *server_settings[] = { "host", "port", "weight", "socket",
+	NULL };
+
+/* Where a setting comes from, for messages: "FILE:LINE: NAME". */
+struct where {
+	const char *file;
+	const char *prefix; /* "" or "profiles.NAME." */
+	enum fsmc_status status;
+	struct fsmc_result *res;
+};
+
+static enum fsmc_status bad(const struct where *w, const config_setting_t *s,
+    const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static enum fsmc_status
-setting_error(struct fsmc_result *res, const char *file,
-    const config_setting_t *s, const char *what)
+bad(const struct where *w, const config_setting_t *s, const char *name,
+    const char *fmt, ...)
 {
-	return (fsmc_fail(res, FSMC_ECONFIG, NULL, "%s:%u: %s", file,
-	    (unsigned)config_setting_source_line(s), what));
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (s != NULL)
+		return (fsmc_fail(w->res, w->status, NULL, "%s:%u: %s%s: %s",
+		    w->file, (unsigned)config_setting_source_line(s), w->prefix,
+		    name, msg));
+	return (fsmc_fail(w->res, w->status, NULL, "%s: %s%s: %s", w->file,
+	    w->prefix, name, msg));
+}
+
+static int
+lookup_name(const struct named *table, const char *name)
+{
+	int i;
+
+	for (i = 0; table[i].name != NULL; i++) {
+		if (strcmp(table[i].name, name) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
+static void
+list_names(const struct named *table, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; table[i].name != NULL; i++) {
+		if (i > 0)
+			strncat(buf, table[i + 1].name != NULL ? ", " : " or ",
+			    len - strlen(buf) - 1);
+		strncat(buf, table[i].name, len - strlen(buf) - 1);
+	}
+}
+
+/* Refuse members of group g that are not in names. */
+static enum fsmc_status
+only_members(const struct where *w, const config_setting_t *g,
+    const char *group, const char **names)
+{
+	const config_setting_t *m;
+	const char **n;
+	char path[128];
+	int i;
+
+	for (i = 0; i < config_setting_length(g); i++) {
+		m = config_setting_get_elem(g, (unsigned)i);
+		for (n = names; *n != NULL; n++) {
+			if (strcmp(*n, config_setting_name(m)) == 0)
+				break;
+		}
+		if (*n == NULL) {
+			snprintf(path, sizeof path, "%s%s%s", group,
+			    group[0] != '\0' ? "." : "",
+			    config_setting_name(m));
+			return (bad(w, m, path, "unknown setting"));
+		}
+	}
+	return (FSMC_OK);
+}
+
+static enum fsmc_status
+want_int(const struct where *w, const config_setting_t *s, const char *name,
+    int min, int max, int *out)
+{
+	long long v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return (bad(w, s, name, "must be a whole number from %d to %d",
+		    min, max));
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return (bad(w, s, name, "%lld is out of range (%d to %d)", v,
+		    min, max));
+	*out = (int)v;
+	return (FSMC_OK);
+}
+
+static enum fsmc_status
+want_bool(const struct where *w, const config_setting_t *s, const char *name,
+    int *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return (bad(w, s, name, "must be true or false"));
+	*out = config_setting_get_bool(s);
+	return (FSMC_OK);
+}
+
+static enum fsmc_status
+want_string(const struct where *w, const config_setting_t *s, const char *name,
+    const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return (bad(w, s, name, "must be a string"));
+	*out = config_setting_get_string(s);
+	return (FSMC_OK);
+}
+
+static enum fsmc_status
+want_name(const struct where *w, const config_setting_t *s, const char *name,
+    const struct named *table, int *out)
+{
+	const char *v = NULL;
+	char names[256];
+
+	if (want_string(w, s, name, &v) != FSMC_OK)
+		return (w->res->status);
+	if ((*out = lookup_name(table, v)) < 0) {
+		list_names(table, names, sizeof names);
+		return (bad(w, s, name, "unknown value \"%s\" (%s)", v, names));
+	}
+	return (FSMC_OK);
+}
+
+static char *
+copy_string(const struct where *w, const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		fsmc_fail(w->res, FSMC_EINTERNAL, NULL, "out of memory");
+	return (p);
+}
+
+void
+fsmc_settings_free(struct fsmc_settings *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nservers; i++)
+		free(st->servers[i].host);
+	free(st->servers);
+	free(st->ns);
+	free(st->sasl_user);
+	if (st->sasl_password != NULL) {
+		memset(st->sasl_password, 0, strlen(st->sasl_password));
+		free(st->sasl_password);
+	}
+	memset(st, 0, sizeof *st);
+}
+
+static enum fsmc_status
+push_server(const struct where *w, struct fsmc_settings *st, const char *host,
+    size_t hostlen, unsigned int port, unsigned int weight, int sock)
+{
+	struct fsmc_server_conf *list, *sc;
+
+	list = realloc(st->servers, (st->nservers + 1) * sizeof *list);
+	if (list == NULL)
+		return (
+		    fsmc_fail(w->res, FSMC_EINTERNAL, NULL, "out of memory"));
+	st->servers = list;
+	sc = &list[st->nservers];
+	if ((sc->host = malloc(hostlen + 1)) == NULL)
+		return (
+		    fsmc_fail(w->res, FSMC_EINTERNAL, NULL, "out of memory"));
+	memcpy(sc->host, host, hostlen);
+	sc->host[hostlen] = '\0';
+	sc->port = port;
+	sc->weight = weight;
+	sc->socket = sock;
+	st->nservers++;
+	return (FSMC_OK);
+}
+
+static int
+parse_uint(const char *s, size_t len, unsigned int min, unsigned int max,
+    unsigned int *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10)
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return (-1);
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < min || v > max)
+		return (-1);
+	*out = (unsigned int)v;
+	return (0);
 }
 
 /*
- * Add the servers of a mod_memcache "memcache-servers" string:
- * "host[:port[:weight]], /socket/path, ...".  libmemcached parses it, as
- * it does for FreeSWITCH, so both read a string the same way.
+ * One entry of a server string: "/socket/path", "host", "host:port",
+ * "host:port:weight" (or "host:port weight"), "[v6addr]:port...".
  */
 static enum fsmc_status
-add_server_string(memcached_st *mc, const char *list, const char *origin,
-    struct fsmc_result *res)
+parse_server_entry(const struct where *w, const config_setting_t *s,
+    struct fsmc_settings *st, const char *e, size_t len)
 {
-	memcached_server_list_st servers;
-	memcached_return_t rc;
+	const char *host = e, *p, *end = e + len, *sep;
+	unsigned int port = 11211, weight = 1;
+	size_t hostlen;
 
-	if ((servers = memcached_servers_parse(list)) == NULL)
-		return (fsmc_fail(
-		    res, FSMC_ECONFIG, NULL, "%s: no servers", origin));
-	rc = memcached_server_push(mc, servers);
-	memcached_server_list_free(servers);
-	if (rc != MEMCACHED_SUCCESS)
-		return (fsmc_fail(res, FSMC_ECONFIG, NULL, "%s: %s", origin,
-		    memcached_strerror(NULL, rc)));
+	if (e[0] == '/')
+		return (push_server(w, st, e, len, 0, 1, 1));
+	if (e[0] == '[') {
+		if ((p = memchr(e, ']', len)) == NULL || p == e + 1)
+			return (bad(w, s, "servers", "bad address '%.*s'",
+			    (int)len, e));
+		host = e + 1;
+		hostlen = (size_t)(p - host);
+		p++;
+		if (p < end && *p != ':')
+			return (bad(w, s, "servers", "bad address '%.*s'",
+			    (int)len, e));
+	} else {
+		for (p = e; p < end && *p != ':' && *p != ' '; p++)
+			;
+		hostlen = (size_t)(p - e);
+		if (hostlen == 0 || (p < end && *p == ' '))
+			return (bad(
+			    w, s, "servers", "bad server '%.*s'", (int)len, e));
+	}
+	if (p < end) {
+		p++;
+		for (sep = p; sep < end && *sep != ':' && *sep != ' '; sep++)
+			;
+		if (parse_uint(p, (size_t)(sep - p), 1, 65535, &port) != 0)
+			return (bad(w, s, "servers",
+			    "bad port '%.*s' in '%.*s' (1 to 65535)",
+			    (int)(sep - p), p, (int)len, e));
+		if (sep < end &&
+		    parse_uint(sep + 1, (size_t)(end - sep - 1), 1, 65535,
+			&weight) != 0)
+			return (bad(w, s, "servers",
+			    "bad weight '%.*s' in '%.*s' (1 to 65535)",
+			    (int)(end - sep - 1), sep + 1, (int)len, e));
+	}
+	return (push_server(w, st, host, hostlen, port, weight, 0));
+}
+
+/*
+ * A server string in mod_memcache's "memcache-servers" form: entries
+ * separated by commas, white space around them ignored.  Unlike
+ * libmemcached's parser, anything it cannot read is an error.
+ */
+static enum fsmc_status
+parse_server_string(const struct where *w, const config_setting_t *s,
+    struct fsmc_settings *st, const char *list)
+{
+	const char *e, *end;
+	size_t len;
+
+	st->nservers = 0;
+	for (e = list; *e != '\0'; e = *end != '\0' ? end + 1 : end) {
+		if ((end = strchr(e, ',')) == NULL)
+			end = e + strlen(e);
+		while (e < end && isspace((unsigned char)*e))
+			e++;
+		len = (size_t)(end - e);
+		while (len > 0 && isspace((unsigned char)e[len - 1]))
+			len--;
+		if (len == 0)
+			continue;
+		if (parse_server_entry(w, s, st, e, len) != FSMC_OK)
+			return (w->res->status);
+	}
+	if (st->nservers == 0)
+		return (bad(w, s, "servers", "no servers in \"%s\"", list));
 	return (FSMC_OK);
 }
 
-/* Add one "{ host = ...; port = ...; weight = ...; }" or "{ socket }". */
+/* { host = "..."; port = N; weight = N; } or { socket = "..."; } */
 static enum fsmc_status
-add_server_group(memcached_st *mc, const char *file, config_setting_t *g,
-    struct fsmc_result *res)
+parse_server_group(
+    const struct where *w, struct fsmc_settings *st, const config_setting_t *g)
 {
-	const char *host = NULL, *sock = NULL, *name;
-	int port = 11211, weight = 1, i;
-	config_setting_t *m;
-	memcached_return_t rc;
-	char msg[300];
+	const config_setting_t *m;
+	const char *host = NULL, *sock = NULL;
+	int port = 11211, weight = 1;
 
 	if (!config_setting_is_group(g))
-		return (setting_error(res, file, g,
-		    "servers: each server must be a group "
-		    "{ host = \"...\"; port = N; } or { socket = \"...\"; }"));
-	for (i = 0; i < config_setting_length(g); i++) {
-		m = config_setting_get_elem(g, (unsigned)i);
-		name = config_setting_name(m);
-		if (strcmp(name, "host") == 0 || strcmp(name, "socket") == 0) {
-			if (config_setting_type(m) != CONFIG_TYPE_STRING ||
-			    *config_setting_get_string(m) == '\0') {
-				snprintf(msg, sizeof msg,
-				    "servers: %s must be a non-empty string",
-				    name);
-				return (setting_error(res, file, m, msg));
-			}
-			*(name[0] == 'h' ? &host : &sock) =
-			    config_setting_get_string(m);
-		} else if (strcmp(name, "port") == 0 ||
-		    strcmp(name, "weight") == 0) {
-			if (config_setting_type(m) != CONFIG_TYPE_INT ||
-			    config_setting_get_int(m) < 1 ||
-			    config_setting_get_int(m) > 65535) {
-				snprintf(msg, sizeof msg,
-				    "servers: %s must be a whole number from "
-				    "1 to 65535",
-				    name);
-				return (setting_error(res, file, m, msg));
-			}
-			*(name[0] == 'p' ? &port : &weight) =
-			    config_setting_get_int(m);
-		} else {
-			snprintf(msg, sizeof msg,
-			    "servers: unknown setting '%s' (host, port, "
-			    "weight or socket)",
-			    name);
-			return (setting_error(res, file, m, msg));
-		}
-	}
+		return (bad(w, g, "servers",
+		    "each server must be a group { host = \"...\"; port = N; } "
+		    "or { socket = \"...\"; }"));
+	if (only_members(w, g, "servers", server_settings) != FSMC_OK)
+		return (w->res->status);
+	if (((m = config_setting_get_member(g, "host")) != NULL &&
+		want_string(w, m, "servers.host", &host) != FSMC_OK) ||
+	    ((m = config_setting_get_member(g, "socket")) != NULL &&
+		want_string(w, m, "servers.socket", &sock) != FSMC_OK) ||
+	    ((m = config_setting_get_member(g, "port")) != NULL &&
+		want_int(w, m, "servers.port", 1, 65535, &port) != FSMC_OK) ||
+	    ((m = config_setting_get_member(g, "weight")) != NULL &&
+		want_int(w, m, "servers.weight", 1, 65535, &weight) != FSMC_OK))
+		return (w->res->status);
 	if ((host == NULL) == (sock == NULL))
-		return (setting_error(res, file, g,
-		    "servers: a server needs either host or socket"));
-	if (sock != NULL)
-		rc = memcached_server_add_unix_socket_with_weight(
-		    mc, sock, (uint32_t)weight);
-	else
-		rc = memcached_server_add_with_weight(
-		    mc, host, (in_port_t)port, (uint32_t)weight);
-	if (rc != MEMCACHED_SUCCESS)
+		return (bad(
+		    w, g, "servers", "a server needs either host or socket"));
+	if (sock != NULL && sock[0] != '/')
 		return (
-		    setting_error(res, file, g, memcached_strerror(NULL, rc)));
-	return (FSMC_OK);
+		    bad(w, g, "servers.socket", "must be an absolute path"));
+	if (host != NULL && (host[0] == '\0' || strpbrk(host, " \t,") != NULL))
+		return (
+		    bad(w, g, "servers.host", "bad host name \"%s\"", host));
+	if (sock != NULL)
+		return (push_server(
+		    w, st, sock, strlen(sock), 0, (unsigned)weight, 1));
+	return (push_server(
+	    w, st, host, strlen(host), (unsigned)port, (unsigned)weight, 0));
 }
 
 static enum fsmc_status
-add_servers_setting(memcached_st *mc, const char *file, config_setting_t *s,
-    struct fsmc_result *res)
+parse_servers(
+    const struct where *w, struct fsmc_settings *st, const config_setting_t *s)
 {
-	char origin[300];
 	int i;
 
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		snprintf(origin, sizeof origin, "%s:%u: servers", file,
-		    (unsigned)config_setting_source_line(s));
-		return (add_server_string(
-		    mc, config_setting_get_string(s), origin, res));
-	}
+	for (i = 0; (size_t)i < st->nservers; i++)
+		free(st->servers[i].host);
+	st->nservers = 0;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return (parse_server_string(
+		    w, s, st, config_setting_get_string(s)));
 	if (config_setting_type(s) != CONFIG_TYPE_LIST)
-		return (setting_error(res, file, s,
-		    "servers: must be a string \"host:port, ...\" or a list "
+		return (bad(w, s, "servers",
+		    "must be a string \"host:port, ...\" or a list "
 		    "( { host = \"...\"; port = N; }, ... )"));
 	if (config_setting_length(s) == 0)
-		return (setting_error(res, file, s, "servers: empty list"));
+		return (bad(w, s, "servers", "empty list"));
 	for (i = 0; i < config_setting_length(s); i++) {
-		if (add_server_group(mc, file,
-			config_setting_get_elem(s, (unsigned)i),
-			res) != FSMC_OK)
-			return (res->status);
+		if (parse_server_group(w, st,
+			config_setting_get_elem(s, (unsigned)i)) != FSMC_OK)
+			return (w->res->status);
 	}
+	return (FSMC_OK);
+}
+
+/* Why a namespace cannot prefix keys, or NULL if it can. */
+static const char *
+bad_namespace(const char *ns)
+{
+	const char *p;
+
+	if (strlen(ns) > MEMCACHED_MAX_NAMESPACE)
+		return ("longer than 128 bytes");
+	for (p = ns; *p != '\0'; p++) {
+		if (*p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return ("contains a space or a control character");
+	}
+	return (NULL);
+}
+
+static enum fsmc_status
+set_namespace(const struct where *w, const config_setting_t *s,
+    struct fsmc_settings *st, const char *ns)
+{
+	const char *why;
+	char *copy;
+
+	if ((why = bad_namespace(ns)) != NULL)
+		return (bad(w, s, "namespace", "\"%s\" %s", ns, why));
+	if ((copy = copy_string(w, ns)) == NULL)
+		return (w->res->status);
+	free(st->ns);
+	st->ns = copy;
+	return (FSMC_OK);
+}
+
+/* Read the whole of a password file, less one trailing newline. */
+static enum fsmc_status
+read_password_file(const struct where *w, const config_setting_t *s,
+    struct fsmc_settings *st, const char *path)
+{
+	char buf[1024];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return (bad(w, s, "sasl.password_file", "%s: %s", path,
+		    strerror(errno)));
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	if (ferror(fp) || !feof(fp)) {
+		fclose(fp);
+		return (bad(w, s, "sasl.password_file",
+		    "%s: unreadable or longer than 1023 bytes", path));
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n == 0 || memchr(buf, '\0', n) != NULL)
+		return (bad(
+		    w, s, "sasl.password_file", "%s: empty or not text", path));
+	free(st->sasl_password);
+	st->sasl_password = copy_string(w, buf);
+	memset(buf, 0, sizeof buf);
+	return (st->sasl_password != NULL ? FSMC_OK : w->res->status);
+}
+
+static enum fsmc_status
+parse_sasl(
+    const struct where *w, struct fsmc_settings *st, const config_setting_t *g)
+{
+	const config_setting_t *m, *pw, *pwfile;
+	const char *v = NULL;
+
+	if (!config_setting_is_group(g))
+		return (bad(w, g, "sasl",
+		    "must be a group { username = \"...\"; password_file = "
+		    "\"...\"; }"));
+	if (only_members(w, g, "sasl", sasl_settings) != FSMC_OK)
+		return (w->res->status);
+	if ((m = config_setting_get_member(g, "username")) == NULL)
+		return (bad(w, g, "sasl.username", "missing"));
+	if (want_string(w, m, "sasl.username", &v) != FSMC_OK)
+		return (w->res->status);
+	if (v[0] == '\0')
+		return (bad(w, m, "sasl.username", "empty"));
+	free(st->sasl_user);
+	if ((st->sasl_user = copy_string(w, v)) == NULL)
+		return (w->res->status);
+	pw = config_setting_get_member(g, "password");
+	pwfile = config_setting_get_member(g, "password_file");
+	if (pw != NULL && pwfile != NULL)
+		return (bad(w, pwfile, "sasl",
+		    "give password or password_file, not both"));
+	if (pw != NULL) {
+		if (want_string(w, pw, "sasl.password", &v) != FSMC_OK)
+			return (w->res->status);
+		free(st->sasl_password);
+		if ((st->sasl_password = copy_string(w, v)) == NULL)
+			return (w->res->status);
+		st->password_in_file = 1;
+	}
+	if (pwfile != NULL) {
+		if (want_string(w, pwfile, "sasl.password_file", &v) !=
+			FSMC_OK ||
+		    read_password_file(w, pwfile, st, v) != FSMC_OK)
+			return (w->res->status);
+	}
+	return (FSMC_OK);
+}
+
+/*
+ * The settings of one level: the top of the file, or one profile (which
+ * may not hold profiles of its own).
+ */
+static enum fsmc_status
+parse_level(const struct where *w, struct fsmc_settings *st,
+    const config_setting_t *g, int top)
+{
+	const config_setting_t *s, *m;
+	const char *v = NULL;
+
+	if (only_members(w, g, "", top_settings) != FSMC_OK)
+		return (w->res->status);
+	if (!top && (s = config_setting_get_member(g, "profiles")) != NULL)
+		return (
+		    bad(w, s, "profiles", "a profile cannot hold profiles"));
+	if ((s = config_setting_get_member(g, "servers")) != NULL &&
+	    parse_servers(w, st, s) != FSMC_OK)
+		return (w->res->status);
+	if ((s = config_setting_get_member(g, "namespace")) != NULL &&
+	    (want_string(w, s, "namespace", &v) != FSMC_OK ||
+		set_namespace(w, s, st, v) != FSMC_OK))
+		return (w->res->status);
+	if ((s = config_setting_get_member(g, "protocol")) != NULL) {
+		if (want_string(w, s, "protocol", &v) != FSMC_OK)
+			return (w->res->status);
+		if (strcmp(v, "ascii") != 0 && strcmp(v, "binary") != 0)
+			return (bad(w, s, "protocol",
+			    "unknown value \"%s\" (ascii or binary)", v));
+		st->binary = strcmp(v, "binary") == 0;
+		st->protocol_line = config_setting_source_line(s);
+	}
+	if ((s = config_setting_get_member(g, "distribution")) != NULL &&
+	    want_name(w, s, "distribution", distributions, &st->distribution) !=
+		FSMC_OK)
+		return (w->res->status);
+	if ((s = config_setting_get_member(g, "hash")) != NULL) {
+		if (want_name(w, s, "hash", hashes, &st->hash) != FSMC_OK)
+			return (w->res->status);
+		if (!libhashkit_has_algorithm(
+			(hashkit_hash_algorithm_t)hashes[st->hash].value))
+			return (bad(w, s, "hash",
+			    "\"%s\" is not built into this libmemcached",
+			    hashes[st->hash].name));
+	}
+	if ((s = config_setting_get_member(g, "timeouts")) != NULL) {
+		if (!config_setting_is_group(s))
+			return (bad(w, s, "timeouts",
+			    "must be a group { connect_ms = N; io_ms = N; "
+			    "retry_s = N; }"));
+		if (only_members(w, s, "timeouts", timeout_settings) !=
+			FSMC_OK ||
+		    ((m = config_setting_get_member(s, "connect_ms")) != NULL &&
+			want_int(w, m, "timeouts.connect_ms", 1, TIMEOUT_MS_MAX,
+			    &st->connect_ms) != FSMC_OK) ||
+		    ((m = config_setting_get_member(s, "io_ms")) != NULL &&
+			want_int(w, m, "timeouts.io_ms", 1, TIMEOUT_MS_MAX,
+			    &st->io_ms) != FSMC_OK) ||
+		    ((m = config_setting_get_member(s, "retry_s")) != NULL &&
+			want_int(w, m, "timeouts.retry_s", 0, 86400,
+			    &st->retry_s) != FSMC_OK))
+			return (w->res->status);
+	}
+	if ((s = config_setting_get_member(g, "failover")) != NULL) {
+		if (!config_setting_is_group(s))
+			return (bad(w, s, "failover",
+			    "must be a group { remove_failed_servers = BOOL; "
+			    "failure_limit = N; }"));
+		if (only_members(w, s, "failover", failover_settings) !=
+			FSMC_OK ||
+		    ((m = config_setting_get_member(
+			  s, "remove_failed_servers")) != NULL &&
+			want_bool(w, m, "failover.remove_failed_servers",
+			    &st->remove_failed) != FSMC_OK) ||
+		    ((m = config_setting_get_member(s, "failure_limit")) !=
+			    NULL &&
+			want_int(w, m, "failover.failure_limit", 1, 1000,
+			    &st->failure_limit) != FSMC_OK))
+			return (w->res->status);
+	}
+	if ((s = config_setting_get_member(g, "tcp_nodelay")) != NULL &&
+	    want_bool(w, s, "tcp_nodelay", &st->tcp_nodelay) != FSMC_OK)
+		return (w->res->status);
+	if ((s = config_setting_get_member(g, "sasl")) != NULL &&
+	    parse_sasl(w, st, s) != FSMC_OK)
+		return (w->res->status);
 	return (FSMC_OK);
 }
 
 /* Parse file into cfg; a file that cannot be read or parsed is an error. */
 static enum fsmc_status
-read_file(config_t *cfg, const char *file, struct fsmc_result *res)
+read_file(
+    config_t *cfg, const char *file, struct fsmc_result *res, mode_t *mode)
 {
 	struct stat st;
 	FILE *fp;
@@ -155,6 +629,7 @@ read_file(config_t *cfg, const char *file, struct fsmc_result *res)
 		return (fsmc_fail(
 		    res, FSMC_ECONFIG, NULL, "%s: %s", file, strerror(EISDIR)));
 	}
+	*mode = st.st_mode;
 	ok = config_read(cfg, fp);
 	fclose(fp);
 	if (!ok)
@@ -163,55 +638,277 @@ read_file(config_t *cfg, const char *file, struct fsmc_result *res)
 	return (FSMC_OK);
 }
 
-/*
- * Load the configuration named by opts into mc: the file's settings,
- * then the command line's overrides.  Nothing is sent to any server.
- */
-enum fsmc_status
-fsmc_config_load(
-    memcached_st *mc, const struct fsmc_options *opts, struct fsmc_result *res)
+static enum fsmc_status
+parse_file(struct fsmc_settings *st, const struct fsmc_options *opts,
+    struct fsmc_result *res)
 {
-	config_setting_t *root, *s, *servers = NULL;
-	enum fsmc_status status = FSMC_OK;
-	const char *file = opts->config_file;
-	char msg[300];
-	config_t cfg;
+	struct where w = { opts->config_file, "", FSMC_ECONFIG, res };
+	const config_setting_t *profiles, *p;
+	struct fsmc_settings scratch;
+	char prefix[160];
 	int i;
+	mode_t mode = 0;
+	config_t cfg;
 
 	config_init(&cfg);
-	if (file != NULL) {
-		if ((status = read_file(&cfg, file, res)) != FSMC_OK)
+	if (read_file(&cfg, opts->config_file, res, &mode) != FSMC_OK ||
+	    parse_level(&w, st, config_root_setting(&cfg), 1) != FSMC_OK)
+		goto done;
+	profiles = config_lookup(&cfg, "profiles");
+	if (profiles != NULL && !config_setting_is_group(profiles)) {
+		bad(&w, profiles, "profiles",
+		    "must be a group { NAME = { ... }; ... }");
+		goto done;
+	}
+	/* Check every profile, so that -n finds errors in unused ones. */
+	for (i = 0; profiles != NULL && i < config_setting_length(profiles);
+	     i++) {
+		p = config_setting_get_elem(profiles, (unsigned)i);
+		snprintf(prefix, sizeof prefix, "profiles.%s.",
+		    config_setting_name(p));
+		w.prefix = prefix;
+		memset(&scratch, 0, sizeof scratch);
+		if (!config_setting_is_group(p))
+			bad(&w, p, "", "must be a group");
+		else
+			parse_level(&w, &scratch, p, 0);
+		fsmc_settings_free(&scratch);
+		if (res->status != FSMC_OK)
 			goto done;
-		root = config_root_setting(&cfg);
-		for (i = 0; i < config_setting_length(root); i++) {
-			s = config_setting_get_elem(root, (unsigned)i);
-			if (strcmp(config_setting_name(s), "servers") == 0) {
-				servers = s;
-				continue;
-			}
-			snprintf(msg, sizeof msg, "unknown setting '%s'",
-			    config_setting_name(s));
-			status = setting_error(res, file, s, msg);
+	}
+	if (opts->profile != NULL) {
+		p = profiles != NULL ?
+		    config_setting_get_member(profiles, opts->profile) :
+		    NULL;
+		if (p == NULL) {
+			fsmc_fail(res, FSMC_ECONFIG, NULL,
+			    "%s: no profile '%s'", opts->config_file,
+			    opts->profile);
 			goto done;
 		}
+		snprintf(prefix, sizeof prefix, "profiles.%s.", opts->profile);
+		w.prefix = prefix;
+		if (parse_level(&w, st, p, 0) != FSMC_OK)
+			goto done;
 	}
-
-	if (opts->servers != NULL)
-		status = add_server_string(mc, opts->servers, "servers", res);
-	else if (servers != NULL)
-		status = add_servers_setting(mc, file, servers, res);
-	else
-		status = fsmc_fail(res, FSMC_ECONFIG, NULL,
-		    "%s: no servers configured",
-		    file != NULL ? file : "servers");
-	if (status != FSMC_OK)
-		goto done;
-
-	memcached_behavior_set(
-	    mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, CONNECT_TIMEOUT_MS);
-	memcached_behavior_set(
-	    mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, IO_TIMEOUT_MS);
+	if (st->password_in_file && (mode & (S_IRWXG | S_IRWXO)) != 0)
+		snprintf(res->msg, sizeof res->msg,
+		    "warning: %s holds a password and can be read by group or "
+		    "others (chmod 600)",
+		    opts->config_file);
 done:
 	config_destroy(&cfg);
-	return (status);
+	return (res->status);
+}
+
+/*
+ * The effective settings: defaults, then the file and its profile, then
+ * the command line's overrides.  On success res->msg may hold a warning.
+ */
+enum fsmc_status
+fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
+    struct fsmc_result *res)
+{
+	struct where w = { "command line", "", FSMC_EUSAGE, res };
+
+	memset(st, 0, sizeof *st);
+	st->connect_ms = DEFAULT_CONNECT_MS;
+	st->io_ms = DEFAULT_IO_MS;
+	st->retry_s = MEMCACHED_SERVER_FAILURE_RETRY_TIMEOUT;
+	st->failure_limit = MEMCACHED_SERVER_FAILURE_LIMIT;
+	if (opts->profile != NULL && opts->config_file == NULL)
+		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+		    "profile '%s': no configuration file", opts->profile));
+	if (opts->config_file != NULL && parse_file(st, opts, res) != FSMC_OK)
+		return (res->status);
+
+	w.file = "-s";
+	if (opts->servers != NULL &&
+	    parse_server_string(&w, NULL, st, opts->servers) != FSMC_OK)
+		return (res->status);
+	w.file = "--namespace";
+	if (opts->key_namespace != NULL &&
+	    set_namespace(&w, NULL, st, opts->key_namespace) != FSMC_OK)
+		return (res->status);
+	if (opts->timeout_ms > 0)
+		st->connect_ms = st->io_ms = opts->timeout_ms;
+	if (opts->binary)
+		st->binary = 1;
+	if (st->sasl_user != NULL && st->sasl_password == NULL &&
+	    opts->password != NULL &&
+	    (st->sasl_password = strdup(opts->password)) == NULL)
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+
+	if (st->nservers == 0)
+		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+		    "%s: no servers configured",
+		    opts->config_file != NULL ? opts->config_file : "servers"));
+	if (st->sasl_user != NULL) {
+		if (st->sasl_password == NULL)
+			return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+			    "%s: sasl: no password for '%s' (password, "
+			    "password_file or FSMEMCACHE_PASSWORD)",
+			    opts->config_file, st->sasl_user));
+		/* SASL exists only in memcached's binary protocol. */
+		if (!st->binary && st->protocol_line != 0)
+			return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+			    "%s:%d: protocol: sasl needs the binary protocol",
+			    opts->config_file, st->protocol_line));
+		st->binary = 1;
+	}
+	return (FSMC_OK);
+}
+
+static memcached_return_t
+set_behavior(memcached_st *mc, memcached_behavior_t b, uint64_t value,
+    memcached_return_t rc)
+{
+	if (rc != MEMCACHED_SUCCESS)
+		return (rc);
+	return (memcached_behavior_set(mc, b, value));
+}
+
+static memcached_return_t
+set_behaviors(const struct fsmc_settings *st, memcached_st *mc)
+{
+	memcached_return_t rc = MEMCACHED_SUCCESS;
+
+	rc = set_behavior(
+	    mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, (uint64_t)st->binary, rc);
+	if (st->distribution == FSMC_DIST_KETAMA)
+		rc = set_behavior(mc, MEMCACHED_BEHAVIOR_KETAMA, 1, rc);
+	else if (st->distribution == FSMC_DIST_KETAMA_WEIGHTED)
+		rc =
+		    set_behavior(mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1, rc);
+	if (st->hash != 0)
+		rc = set_behavior(mc, MEMCACHED_BEHAVIOR_HASH,
+		    (uint64_t)hashes[st->hash].value, rc);
+	rc = set_behavior(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
+	    (uint64_t)st->connect_ms, rc);
+	rc = set_behavior(
+	    mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, (uint64_t)st->io_ms, rc);
+	rc = set_behavior(
+	    mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, (uint64_t)st->retry_s, rc);
+	rc = set_behavior(mc, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS,
+	    (uint64_t)st->remove_failed, rc);
+	rc = set_behavior(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT,
+	    (uint64_t)st->failure_limit, rc);
+	rc = set_behavior(
+	    mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, (uint64_t)st->tcp_nodelay, rc);
+	/*
+	 * The namespace is part of the key that other clients see, so it
+	 * is hashed with the key to place it on the same server.
+	 */
+	if (st->ns != NULL && st->ns[0] != '\0') {
+		rc = set_behavior(
+		    mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY, 1, rc);
+		if (rc == MEMCACHED_SUCCESS)
+			rc = memcached_callback_set(
+			    mc, MEMCACHED_CALLBACK_NAMESPACE, st->ns);
+	}
+	return (rc);
+}
+
+/* Apply settings to a new handle; errors here are the library's. */
+enum fsmc_status
+fsmc_settings_apply(
+    const struct fsmc_settings *st, memcached_st *mc, struct fsmc_result *res)
+{
+	const struct fsmc_server_conf *sc;
+	memcached_return_t rc = MEMCACHED_SUCCESS;
+	size_t i;
+
+	for (i = 0; i < st->nservers && rc == MEMCACHED_SUCCESS; i++) {
+		sc = &st->servers[i];
+		if (sc->socket)
+			rc = memcached_server_add_unix_socket_with_weight(
+			    mc, sc->host, sc->weight);
+		else
+			rc = memcached_server_add_with_weight(
+			    mc, sc->host, (in_port_t)sc->port, sc->weight);
+	}
+	if (rc == MEMCACHED_SUCCESS)
+		rc = set_behaviors(st, mc);
+	if (rc == MEMCACHED_SUCCESS && st->sasl_user != NULL)
+		rc = memcached_set_sasl_auth_data(
+		    mc, st->sasl_user, st->sasl_password);
+	if (rc != MEMCACHED_SUCCESS)
+		return (fsmc_fail(res,
+		    fsmc_status_of(rc) == FSMC_EINTERNAL ? FSMC_EINTERNAL :
+							   FSMC_ECONFIG,
+		    NULL, "cannot apply the configuration: %s",
+		    memcached_strerror(NULL, rc)));
+	return (FSMC_OK);
+}
+
+static void
+put_string(fsmc_write_fn write, void *ctx, const char *s)
+{
+	const char *p;
+
+	write(ctx, FSMC_STREAM_REPLY, "\"", 1);
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			write(ctx, FSMC_STREAM_REPLY, "\\", 1);
+		write(ctx, FSMC_STREAM_REPLY, p, 1);
+	}
+	write(ctx, FSMC_STREAM_REPLY, "\"", 1);
+}
+
+static void put_text(fsmc_write_fn write, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+put_text(fsmc_write_fn write, void *ctx, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		write(ctx, FSMC_STREAM_REPLY, buf,
+		    (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+/*
+ * Write the effective settings of a handle in the configuration file's
+ * own syntax, with any password masked.
+ */
+void
+fsmc_describe(const struct fsmc *fc, fsmc_write_fn write, void *ctx)
+{
+	const struct fsmc_settings *st = &fc->settings;
+	size_t i;
+
+	put_text(write, ctx, "servers = (");
+	for (i = 0; i < st->nservers; i++) {
+		put_text(write, ctx, "%s\n    { %s = ", i > 0 ? "," : "",
+		    st->servers[i].socket ? "socket" : "host");
+		put_string(write, ctx, st->servers[i].host);
+		if (!st->servers[i].socket)
+			put_text(
+			    write, ctx, "; port = %u", st->servers[i].port);
+		put_text(write, ctx, "; weight = %u; }", st->servers[i].weight);
+	}
+	put_text(write, ctx, " );\nnamespace = ");
+	put_string(write, ctx, st->ns != NULL ? st->ns : "");
+	put_text(write, ctx,
+	    ";\nprotocol = \"%s\";\ndistribution = \"%s\";\n"
+	    "hash = \"%s\";\n"
+	    "timeouts = { connect_ms = %d; io_ms = %d; retry_s = %d; };\n"
+	    "failover = { remove_failed_servers = %s; failure_limit = %d; };\n"
+	    "tcp_nodelay = %s;\n",
+	    st->binary ? "binary" : "ascii",
+	    distributions[st->distribution].name, hashes[st->hash].name,
+	    st->connect_ms, st->io_ms, st->retry_s,
+	    st->remove_failed ? "true" : "false", st->failure_limit,
+	    st->tcp_nodelay ? "true" : "false");
+	if (st->sasl_user != NULL) {
+		put_text(write, ctx, "sasl = { username = ");
+		put_string(write, ctx, st->sasl_user);
+		put_text(write, ctx, "; password = \"********\"; };\n");
+	}
 }

@@ -10,12 +10,47 @@
 /* memcached's limit on a key, in bytes (protocol.txt). */
 #define FSMC_KEY_MAX 250
 
+enum fsmc_distribution {
+	FSMC_DIST_MODULA,
+	FSMC_DIST_KETAMA,
+	FSMC_DIST_KETAMA_WEIGHTED
+};
+
+struct fsmc_server_conf {
+	char *host; /* or the socket's path */
+	unsigned int port;
+	unsigned int weight;
+	int socket;
+};
+
+/* The effective configuration, as fsmc_describe() shows it. */
+struct fsmc_settings {
+	struct fsmc_server_conf *servers;
+	size_t nservers;
+	char *ns;
+	int binary;
+	int protocol_line; /* where the file set protocol, or 0 */
+	int distribution;  /* enum fsmc_distribution */
+	int hash;	   /* index in config.c's hashes[] */
+	int connect_ms;
+	int io_ms;
+	int retry_s;
+	int remove_failed;
+	int failure_limit;
+	int tcp_nodelay;
+	char *sasl_user;
+	char *sasl_password;
+	int password_in_file;
+};
+
 /*
- * An open handle: a prototype memcached_st holding the servers and
- * behaviours.  It is never connected and never changed after
- * fsmc_open(), so threads may clone it concurrently.
+ * An open handle: the settings and a prototype memcached_st built from
+ * them.  It is never connected and never changed after fsmc_open(), so
+ * threads may clone it concurrently.
  */
 struct fsmc {
+	struct fsmc_settings settings;
+	size_t nslen; /* the namespace's share of the key limit */
 	memcached_st *proto;
 };
 
@@ -78,8 +113,11 @@ void fsmc_escape(const char *, size_t, char *, size_t);
 void fsmc_quote(const char *, size_t, char *, size_t);
 
 /* config.c */
-enum fsmc_status fsmc_config_load(
-    memcached_st *, const struct fsmc_options *, struct fsmc_result *);
+enum fsmc_status fsmc_settings_load(
+    struct fsmc_settings *, const struct fsmc_options *, struct fsmc_result *);
+enum fsmc_status fsmc_settings_apply(
+    const struct fsmc_settings *, memcached_st *, struct fsmc_result *);
+void fsmc_settings_free(struct fsmc_settings *);
 
 /* cmd-*.c */
 enum fsmc_status cmd_store(struct fsmc_call *);

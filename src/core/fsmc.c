@@ -9,8 +9,9 @@
 #include "fsmc-int.h"
 
 /*
- * Open a handle on the servers named by opts.  On failure res holds the
- * reason and *fcp is NULL.  The handle may then be shared by threads.
+ * Open a handle on the configuration named by opts, touching no server.
+ * On failure res holds the reason and *fcp is NULL; on success res->msg
+ * may hold a warning.  The handle may then be shared by threads.
  */
 enum fsmc_status
 fsmc_open(
@@ -25,10 +26,13 @@ fsmc_open(
 		free(fc);
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
-	if (fsmc_config_load(fc->proto, opts, res) != FSMC_OK) {
+	if (fsmc_settings_load(&fc->settings, opts, res) != FSMC_OK ||
+	    fsmc_settings_apply(&fc->settings, fc->proto, res) != FSMC_OK) {
 		fsmc_close(fc);
 		return (res->status);
 	}
+	if (fc->settings.ns != NULL)
+		fc->nslen = strlen(fc->settings.ns);
 	*fcp = fc;
 	return (FSMC_OK);
 }
@@ -39,6 +43,7 @@ fsmc_close(struct fsmc *fc)
 	if (fc == NULL)
 		return;
 	memcached_free(fc->proto);
+	fsmc_settings_free(&fc->settings);
 	free(fc);
 }
 

@@ -69,10 +69,18 @@ struct fsmc_result {
 	char msg[512]; /* one human line, no newline; empty on success */
 };
 
-/* Where to find servers.  Unset fields take their defaults. */
+/*
+ * Where the configuration comes from, and what overrides it.  Zero
+ * fields take the file's settings or the defaults.
+ */
 struct fsmc_options {
-	const char *config_file; /* libconfig file, NULL for none */
-	const char *servers;	 /* overrides the file's servers */
+	const char *config_file;   /* libconfig file, NULL for none */
+	const char *profile;	   /* a group under profiles in the file */
+	const char *servers;	   /* "host[:port[:weight]], ..." */
+	const char *key_namespace; /* prefix for every key */
+	int timeout_ms;		   /* connect and I/O timeouts */
+	int binary;		   /* 1: the binary protocol */
+	const char *password;	   /* SASL password when the file has none */
 };
 
 struct fsmc;
@@ -86,6 +94,7 @@ typedef int (*fsmc_write_fn)(void *, int, const void *, size_t);
 enum fsmc_status fsmc_open(
     struct fsmc **, const struct fsmc_options *, struct fsmc_result *);
 void fsmc_close(struct fsmc *);
+void fsmc_describe(const struct fsmc *, fsmc_write_fn, void *);
 enum fsmc_status fsmc_run(
     struct fsmc *, int, char **, const void *, size_t, struct fsmc_result *);
 enum fsmc_status fsmc_run_line(
