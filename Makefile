@@ -26,7 +26,16 @@ LDLIBS+=	$(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhashkit
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
-TEST_PROGS=	tests/split-words tests/threads
+TEST_PROGS=	tests/split-words tests/threads tests/render-test
+# The FreeSWITCH module: headers from FREESWITCH_INCLUDE (one or more
+# directories) or from pkg-config, as system headers so that their own
+# warnings stay theirs.
+FREESWITCH_INCLUDE?=
+FREESWITCH_MODDIR?=	$(shell pkg-config --variable=modulesdir freeswitch 2>/dev/null)
+MOD_CPPFLAGS=	$(if $(strip $(FREESWITCH_INCLUDE)), \
+		    $(addprefix -isystem ,$(FREESWITCH_INCLUDE)), \
+		    $(patsubst -I%,-isystem %, \
+		    $(shell pkg-config --cflags freeswitch 2>/dev/null)))
 SAN=		-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 
@@ -39,7 +48,20 @@ $(SHLIB): $(CORE_OBJS)
 	    -Wl,-soname,$(SHLIB).$(SOVERSION) -o $@ $^ $(LDLIBS)
 $(PROG): $(CLI_OBJS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
-tests/split-words: tests/split-words.c $(LIB)
+mod: mod_memcache.so
+mod_memcache.so: src/mod/mod_memcache.c $(LIB)
+	@if [ -z "$(strip $(MOD_CPPFLAGS))" ]; then \
+	    echo "make mod: no FreeSWITCH headers: install FreeSWITCH's" \
+	        "development files (pkg-config freeswitch) or give" \
+	        "FREESWITCH_INCLUDE=DIR" >&2; exit 1; fi
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(MOD_CPPFLAGS) $(LDFLAGS) -shared \
+	    -o $@ src/mod/mod_memcache.c $(LIB) $(LDLIBS)
+install-mod: mod_memcache.so
+	@if [ -z "$(FREESWITCH_MODDIR)" ]; then \
+	    echo "make install-mod: give FREESWITCH_MODDIR=DIR" >&2; exit 1; fi
+	install -d $(DESTDIR)$(FREESWITCH_MODDIR)
+	install -m 755 mod_memcache.so $(DESTDIR)$(FREESWITCH_MODDIR)/
+tests/split-words tests/render-test: %: %.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 tests/threads: tests/threads.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -pthread $(LDFLAGS) -o $@ $< $(LIB) \
@@ -111,7 +133,8 @@ install: $(PROG) $(LIB) $(SHLIB) fsmemcache.pc
 	    install -m 644 etc/fsmemcache.cfg $(DESTDIR)$(SYSCONFDIR)/
 
 clean:
-	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) \
+	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) mod_memcache.so \
 	    src/*/*.o src/*/*.d
 
-.PHONY: all deps test demo check lint format format-check install clean
+.PHONY: all deps test demo check lint format format-check install mod \
+	install-mod clean

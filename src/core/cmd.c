@@ -118,6 +118,17 @@ fsmc_usage_line(size_t i, int cli, char *buf, size_t len)
 	return (buf);
 }
 
+/* The name of the i-th command, or NULL past the last. */
+const char *
+fsmc_command_name(size_t i)
+{
+	size_t n;
+
+	for (n = 0; n < i && fsmc_cmds[n].name != NULL; n++)
+		;
+	return (fsmc_cmds[n].name);
+}
+
 static const struct fsmc_cmd *
 find_command(const char *name)
 {

@@ -102,6 +102,7 @@ enum fsmc_status fsmc_run_line(
 void fsmc_result_clear(struct fsmc_result *);
 int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
 const char *fsmc_usage_line(size_t, int, char *, size_t);
+const char *fsmc_command_name(size_t);
 const char *fsmc_libmemcached_version(void);
 
 /* The tokenizer of FreeSWITCH API lines, exposed for tests and front ends. */

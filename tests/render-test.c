@@ -1,0 +1,197 @@
+/* Byte-for-byte tests of fsmc_render(), the reply shared by the CLI and the
+ * module. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsmemcache.h"
+
+/* What fsmc_render wrote to each stream. */
+struct capture {
+	char buf[2][4096];
+	size_t len[2];
+};
+
+static int passed, failed;
+
+static int
+capture_write(void *ctx, int stream, const void *bytes, size_t len)
+{
+	struct capture *c = ctx;
+
+	if (c->len[stream] + len > sizeof c->buf[stream])
+		return (-1);
+	memcpy(c->buf[stream] + c->len[stream], bytes, len);
+	c->len[stream] += len;
+	return (0);
+}
+
+static void
+print_bytes(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+			putchar(s[i]);
+		else
+			printf("\\x%02x", (unsigned char)s[i]);
+	}
+}
+
+/*
+ * Render res and compare what went to the reply stream with reply and
+ * what went to the error stream with error (each of the given length).
+ */
+static void
+expect(const char *name, const struct fsmc_result *res, const char *reply,
+    size_t replylen, const char *error, size_t errorlen)
+{
+	struct capture c;
+
+	memset(&c, 0, sizeof c);
+	if (fsmc_render(res, capture_write, &c) == 0 &&
+	    c.len[FSMC_STREAM_REPLY] == replylen &&
+	    memcmp(c.buf[FSMC_STREAM_REPLY], reply, replylen) == 0 &&
+	    c.len[FSMC_STREAM_ERROR] == errorlen &&
+	    memcmp(c.buf[FSMC_STREAM_ERROR], error, errorlen) == 0) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("not ok: %s\n  reply: ", name);
+	print_bytes(c.buf[FSMC_STREAM_REPLY], c.len[FSMC_STREAM_REPLY]);
+	printf("\n  error: ");
+	print_bytes(c.buf[FSMC_STREAM_ERROR], c.len[FSMC_STREAM_ERROR]);
+	printf("\n");
+}
+
+#define EXPECT(name, res, reply, error) \
+	expect(name, res, reply, sizeof reply - 1, error, sizeof error - 1)
+
+static void
+test_replies(void)
+{
+	struct fsmc_result res;
+	char value[] = { 'a', '\0', 'b', '\r', '\n' };
+
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_OK;
+	EXPECT("+OK", &res, "+OK\n", "");
+
+	res.reply = FSMC_REPLY_VALUE;
+	res.value = value;
+	res.valuelen = sizeof value;
+	EXPECT("a value with NUL and CR LF", &res, "a\0b\r\n", "");
+	res.value = NULL;
+	res.valuelen = 0;
+	EXPECT("an empty value", &res, "", "");
+
+	res.reply = FSMC_REPLY_FLAGS;
+	res.flags = 0;
+	EXPECT("flags 0", &res, "0", "");
+	res.flags = 0x1f;
+	EXPECT("flags 1f", &res, "1f", "");
+	res.flags = 0xffffffffU;
+	EXPECT("flags ffffffff", &res, "ffffffff", "");
+
+	res.reply = FSMC_REPLY_NUMBER;
+	res.number = 0;
+	EXPECT("counter 0", &res, "0", "");
+	res.number = 9223372036854775808ULL;
+	EXPECT("counter 2^63", &res, "9223372036854775808", "");
+	res.number = 18446744073709551615ULL;
+	EXPECT("counter 2^64-1", &res, "18446744073709551615", "");
+}
+
+static void
+test_errors(void)
+{
+	struct fsmc_result res;
+
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_VALUE;
+	res.status = FSMC_NOTFOUND;
+	res.errtext = "NOT FOUND";
+	EXPECT("not found", &res, "", "-ERR NOT FOUND\n");
+	res.reply = FSMC_REPLY_OK;
+	res.status = FSMC_NOTSTORED;
+	res.errtext = "NOT STORED";
+	EXPECT("not stored", &res, "", "-ERR NOT STORED\n");
+	res.status = FSMC_EUNAVAIL;
+	res.errtext = "CONNECTION FAILURE";
+	EXPECT("unavailable", &res, "", "-ERR CONNECTION FAILURE\n");
+	res.status = FSMC_EDATA;
+	res.errtext = "INVALID ARGUMENTS";
+	EXPECT("invalid data", &res, "", "-ERR INVALID ARGUMENTS\n");
+
+	memset(&res, 0, sizeof res);
+	res.status = FSMC_EUSAGE;
+	EXPECT("usage", &res, "",
+	    "-ERR\n"
+	    "memcache <set|replace|add> <key> <value> [expiration [flags]]\n"
+	    "memcache <get|getflags> <key>\n"
+	    "memcache <delete> <key> [expiration]\n"
+	    "memcache <increment|decrement> <key> [offset [expiration "
+	    "[flags]]]\n"
+	    "memcache <flush> [delay]\n"
+	    "memcache <status> [verbose]\n"
+	    "\n");
+}
+
+static void
+test_status(void)
+{
+	char pid[] = "pid", pidval[] = "8199", version[] = "version";
+	char versionval[] = "1.6.18", host[] = "127.0.0.1";
+	char sock[] = "/run/mc.sock";
+	struct fsmc_stat stats[] = { { pid, pidval }, { version, versionval } };
+	struct fsmc_server servers[2];
+	struct fsmc_result res;
+
+	memset(servers, 0, sizeof servers);
+	servers[0].host = host;
+	servers[0].port = 42311;
+	servers[1].host = sock;
+	servers[1].port = 0;
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_STATUS;
+	res.libversion = "1.1.4";
+	res.servers = servers;
+	res.nservers = 2;
+	EXPECT("status", &res,
+	    "Lib version: 1.1.4\nServers: 2\n  127.0.0.1 (42311)\n"
+	    "  /run/mc.sock (0)\n",
+	    "");
+
+	res.verbose = 1;
+	servers[0].stats = stats;
+	servers[0].nstats = 2;
+	servers[1].error = "CONNECTION FAILURE";
+	res.status = FSMC_EUNAVAIL;
+	res.errtext = "CONNECTION FAILURE";
+	EXPECT("status verbose, one server down", &res,
+	    "Lib version: 1.1.4\nServers: 2\n  127.0.0.1 (42311)\n"
+	    "    pid: 8199\n    version: 1.6.18\n  /run/mc.sock (0)\n"
+	    "    error: CONNECTION FAILURE\n",
+	    "");
+
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_STATUS;
+	res.libversion = "1.1.4";
+	res.status = FSMC_EUNAVAIL;
+	res.errtext = "NO SERVERS DEFINED";
+	EXPECT("status without servers", &res,
+	    "Lib version: 1.1.4\nServers: 0\n", "-ERR NO SERVERS DEFINED\n");
+}
+
+int
+main(void)
+{
+	test_replies();
+	test_errors();
+	test_status();
+	printf("%d passed, %d failed\n", passed, failed);
+	return (failed != 0);
+}
