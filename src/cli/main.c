@@ -112,13 +112,19 @@ help(void)
 		printf("  %s\n", line);
 	printf("\nOptions:\n");
 	for (o = options; o->name != NULL; o++) {
-		snprintf(left, sizeof left, "-%c, --%s%s%s", o->letter, o->name,
-		    o->arg != NULL ? " " : "", o->arg != NULL ? o->arg : "");
-		printf("  %-20s ", left);
+		if (o->letter < 256)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", o->letter,
+			    o->name, o->arg != NULL ? " " : "",
+			    o->arg != NULL ? o->arg : "");
+		else
+			snprintf(left, sizeof left, "    --%s%s%s", o->name,
+			    o->arg != NULL ? " " : "",
+			    o->arg != NULL ? o->arg : "");
+		printf("  %-22s ", left);
 		for (p = o->help; *p != '\0'; p++) {
 			putchar(*p);
 			if (*p == '\n')
-				printf("  %-20s ", "");
+				printf("  %-22s ", "");
 		}
 		putchar('\n');
 	}
@@ -371,6 +377,7 @@ main(int argc, char **argv)
 	if (fo.config_file == NULL && fo.servers == NULL) {
 		fo.servers = getenv("MEMCACHED_SERVERS");
 		servers_from = "MEMCACHED_SERVERS";
+		fo.servers_origin = servers_from;
 		if (fo.servers == NULL || *fo.servers == '\0') {
 			fo.servers = DEFAULT_SERVERS;
 			servers_from = "the default";

@@ -19,6 +19,8 @@ cmd_delete(struct fsmc_call *call)
 		    "be 0"));
 	}
 	rc = memcached_delete(call->mc, call->a.key, call->a.keylen, 0);
+	if (rc == MEMCACHED_BUFFERED)
+		rc = MEMCACHED_SUCCESS;
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));
 	return (FSMC_OK);

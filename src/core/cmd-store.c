@@ -22,6 +22,17 @@ cmd_store(struct fsmc_call *call)
 		    a->valuelen, (time_t)a->expiration, a->flags);
 		break;
 	}
+	/*
+	 * The binary protocol says "exists" to an add and "not found" to a
+	 * replace where the text protocol says "not stored": one reply for
+	 * both.
+	 */
+	if ((call->cmd->op == FSMC_ADD && rc == MEMCACHED_DATA_EXISTS) ||
+	    (call->cmd->op == FSMC_REPLACE && rc == MEMCACHED_NOTFOUND))
+		rc = MEMCACHED_NOTSTORED;
+	/* Sent without waiting for the reply (a session's pipe mode). */
+	if (rc == MEMCACHED_BUFFERED)
+		rc = MEMCACHED_SUCCESS;
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));
 	return (FSMC_OK);

@@ -304,53 +304,65 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 }
 
 /*
+ * Find the command named by argv[0] and check its arguments, filling
+ * call and res but sending nothing.  With valuebuf, the command's value
+ * is valuebuf and is not among the words.
+ */
+enum fsmc_status
+fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
+    const void *valuebuf, size_t valuelen, struct fsmc_result *res)
+{
+	int nargs, maxargs;
+	char q[96];
+
+	memset(res, 0, sizeof *res);
+	memset(call, 0, sizeof *call);
+	call->fc = fc;
+	call->res = res;
+
+	if (argc < 1)
+		return (fsmc_fail(res, FSMC_EUSAGE, NULL, "no command given"));
+	if ((call->cmd = find_command(argv[0])) == NULL) {
+		fsmc_quote(argv[0], strlen(argv[0]), q, sizeof q);
+		return (
+		    fsmc_fail(res, FSMC_EUSAGE, NULL, "unknown command %s", q));
+	}
+	res->command = call->cmd->name;
+	res->reply = call->cmd->reply;
+
+	nargs = argc - 1;
+	maxargs = (int)strlen(call->cmd->args);
+	if (valuebuf != NULL) {
+		if (strchr(call->cmd->args, 'v') == NULL)
+			return (fsmc_fail(res, FSMC_EUSAGE, call->cmd->name,
+			    "takes no value, so none can be read from "
+			    "standard input"));
+		nargs++;
+	}
+	if (nargs < call->cmd->minargs)
+		return (fsmc_fail(
+		    res, FSMC_EUSAGE, call->cmd->name, "too few arguments"));
+	if (nargs > maxargs)
+		return (fsmc_fail(
+		    res, FSMC_EUSAGE, call->cmd->name, "too many arguments"));
+	return (parse_args(call, argc - 1, argv + 1, valuebuf, valuelen));
+}
+
+/*
  * Run one command given as words: argv[0] is the command name.  With
  * valuebuf, the command's value is valuebuf and is not among the words.
- * Fills res, which the caller clears; returns res->status.
+ * Fills res, which the caller clears; returns res->status.  The command
+ * runs on its own clone of the handle, so threads may share fc.
  */
 enum fsmc_status
 fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
     size_t valuelen, struct fsmc_result *res)
 {
 	struct fsmc_call call;
-	enum fsmc_status s;
-	int nargs, maxargs;
-	char q[96];
 
-	memset(res, 0, sizeof *res);
-	memset(&call, 0, sizeof call);
-	call.fc = fc;
-	call.res = res;
-
-	if (argc < 1)
-		return (fsmc_fail(res, FSMC_EUSAGE, NULL, "no command given"));
-	if ((call.cmd = find_command(argv[0])) == NULL) {
-		fsmc_quote(argv[0], strlen(argv[0]), q, sizeof q);
-		return (
-		    fsmc_fail(res, FSMC_EUSAGE, NULL, "unknown command %s", q));
-	}
-	res->command = call.cmd->name;
-	res->reply = call.cmd->reply;
-
-	nargs = argc - 1;
-	maxargs = (int)strlen(call.cmd->args);
-	if (valuebuf != NULL) {
-		if (strchr(call.cmd->args, 'v') == NULL)
-			return (fsmc_fail(res, FSMC_EUSAGE, call.cmd->name,
-			    "takes no value, so none can be read from "
-			    "standard input"));
-		nargs++;
-	}
-	if (nargs < call.cmd->minargs)
-		return (fsmc_fail(
-		    res, FSMC_EUSAGE, call.cmd->name, "too few arguments"));
-	if (nargs > maxargs)
-		return (fsmc_fail(
-		    res, FSMC_EUSAGE, call.cmd->name, "too many arguments"));
-	if ((s = parse_args(&call, argc - 1, argv + 1, valuebuf, valuelen)) !=
+	if (fsmc_prepare(&call, fc, argc, argv, valuebuf, valuelen, res) !=
 	    FSMC_OK)
-		return (s);
-
+		return (res->status);
 	if ((call.mc = memcached_clone(NULL, fc->proto)) == NULL)
 		return (fsmc_fail(
 		    res, FSMC_EINTERNAL, call.cmd->name, "out of memory"));

@@ -108,11 +108,17 @@ list_names(const struct named *table, char *buf, size_t len)
 {
 	int i;
 
+	int n = 0;
+
 	buf[0] = '\0';
 	for (i = 0; table[i].name != NULL; i++) {
-		if (i > 0)
-			strncat(buf, table[i + 1].name != NULL ? ", " : " or ",
-			    len - strlen(buf) - 1);
+		/* Offer only the hashes this libmemcached was built with. */
+		if (table == hashes &&
+		    !libhashkit_has_algorithm(
+			(hashkit_hash_algorithm_t)table[i].value))
+			continue;
+		if (n++ > 0)
+			strncat(buf, ", ", len - strlen(buf) - 1);
 		strncat(buf, table[i].name, len - strlen(buf) - 1);
 	}
 }
@@ -421,8 +427,9 @@ bad_namespace(const char *ns)
 {
 	const char *p;
 
-	if (strlen(ns) > MEMCACHED_MAX_NAMESPACE)
-		return ("longer than 128 bytes");
+	/* libmemcached keeps room for a NUL in its 128 bytes. */
+	if (strlen(ns) > MEMCACHED_MAX_NAMESPACE - 1)
+		return ("longer than 127 bytes");
 	for (p = ns; *p != '\0'; p++) {
 		if (*p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			return ("contains a space or a control character");
@@ -664,14 +671,17 @@ parse_file(struct fsmc_settings *st, const struct fsmc_options *opts,
 	for (i = 0; profiles != NULL && i < config_setting_length(profiles);
 	     i++) {
 		p = config_setting_get_elem(profiles, (unsigned)i);
-		snprintf(prefix, sizeof prefix, "profiles.%s.",
+		snprintf(prefix, sizeof prefix, "profiles.%s",
 		    config_setting_name(p));
+		if (!config_setting_is_group(p)) {
+			w.prefix = "";
+			bad(&w, p, prefix, "must be a group");
+			goto done;
+		}
+		strncat(prefix, ".", sizeof prefix - strlen(prefix) - 1);
 		w.prefix = prefix;
 		memset(&scratch, 0, sizeof scratch);
-		if (!config_setting_is_group(p))
-			bad(&w, p, "", "must be a group");
-		else
-			parse_level(&w, &scratch, p, 0);
+		parse_level(&w, &scratch, p, 0);
 		fsmc_settings_free(&scratch);
 		if (res->status != FSMC_OK)
 			goto done;
@@ -691,7 +701,7 @@ parse_file(struct fsmc_settings *st, const struct fsmc_options *opts,
 		if (parse_level(&w, st, p, 0) != FSMC_OK)
 			goto done;
 	}
-	if (st->password_in_file && (mode & (S_IRWXG | S_IRWXO)) != 0)
+	if (st->password_in_file && (mode & (S_IRGRP | S_IROTH)) != 0)
 		snprintf(res->msg, sizeof res->msg,
 		    "warning: %s holds a password and can be read by group or "
 		    "others (chmod 600)",
@@ -722,7 +732,9 @@ fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
 	if (opts->config_file != NULL && parse_file(st, opts, res) != FSMC_OK)
 		return (res->status);
 
-	w.file = "-s";
+	/* A bad -s is a usage error; a bad variable, configuration. */
+	w.file = opts->servers_origin != NULL ? opts->servers_origin : "-s";
+	w.status = opts->servers_origin != NULL ? FSMC_ECONFIG : FSMC_EUSAGE;
 	if (opts->servers != NULL &&
 	    parse_server_string(&w, NULL, st, opts->servers) != FSMC_OK)
 		return (res->status);

@@ -93,14 +93,29 @@ struct fsmc_cmd {
 /* Per-call state. */
 struct fsmc_call {
 	struct fsmc *fc;
-	memcached_st *mc; /* a clone of fc->proto, freed after the call */
+	memcached_st *mc; /* a clone of fc->proto, or a session's */
 	const struct fsmc_cmd *cmd;
 	struct fsmc_args a;
 	struct fsmc_result *res;
+	memcached_return_t rc; /* the library's code for a failure */
+	int pipe;	       /* session: send without waiting for replies */
+};
+
+/*
+ * A session: one clone of the handle kept for many commands, so that
+ * its connections are reused.  Not for sharing between threads.
+ */
+struct fsmc_session {
+	struct fsmc *fc;
+	memcached_st *mc;
+	int used; /* mc has talked to servers: its connections may be stale */
+	int pipe;
 };
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];
+enum fsmc_status fsmc_prepare(struct fsmc_call *, struct fsmc *, int, char **,
+    const void *, size_t, struct fsmc_result *);
 
 /* fsmc.c */
 enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
@@ -122,6 +137,7 @@ void fsmc_settings_free(struct fsmc_settings *);
 /* cmd-*.c */
 enum fsmc_status cmd_store(struct fsmc_call *);
 enum fsmc_status cmd_get(struct fsmc_call *);
+enum fsmc_status cmd_get_many(memcached_st *, struct fsmc_call *, size_t);
 enum fsmc_status cmd_delete(struct fsmc_call *);
 enum fsmc_status cmd_arith(struct fsmc_call *);
 enum fsmc_status cmd_flush(struct fsmc_call *);

@@ -245,6 +245,7 @@ fsmc_fail_rc(struct fsmc_call *call, memcached_return_t rc)
 	char reason[128], where[300], key[96];
 	enum fsmc_status status = fsmc_status_of(rc);
 
+	call->rc = rc;
 	res->errtext = memcached_strerror(NULL, rc);
 	fsmc_reason(
 	    rc, memcached_last_error_errno(call->mc), reason, sizeof reason);

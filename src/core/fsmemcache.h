@@ -74,13 +74,14 @@ struct fsmc_result {
  * fields take the file's settings or the defaults.
  */
 struct fsmc_options {
-	const char *config_file;   /* libconfig file, NULL for none */
-	const char *profile;	   /* a group under profiles in the file */
-	const char *servers;	   /* "host[:port[:weight]], ..." */
-	const char *key_namespace; /* prefix for every key */
-	int timeout_ms;		   /* connect and I/O timeouts */
-	int binary;		   /* 1: the binary protocol */
-	const char *password;	   /* SASL password when the file has none */
+	const char *config_file;    /* libconfig file, NULL for none */
+	const char *profile;	    /* a group under profiles in the file */
+	const char *servers;	    /* "host[:port[:weight]], ..." */
+	const char *servers_origin; /* where servers came from, for messages */
+	const char *key_namespace;  /* prefix for every key */
+	int timeout_ms;		    /* connect and I/O timeouts */
+	int binary;		    /* 1: the binary protocol */
+	const char *password;	    /* SASL password when the file has none */
 };
 
 struct fsmc;
@@ -99,6 +100,17 @@ enum fsmc_status fsmc_run(
     struct fsmc *, int, char **, const void *, size_t, struct fsmc_result *);
 enum fsmc_status fsmc_run_line(
     struct fsmc *, const char *, const void *, size_t, struct fsmc_result *);
+
+/* Sessions: many commands over the same connections (batches). */
+struct fsmc_session;
+enum fsmc_status fsmc_session_open(
+    struct fsmc *, int, struct fsmc_session **, struct fsmc_result *);
+enum fsmc_status fsmc_session_run(struct fsmc_session *, int, char **,
+    const void *, size_t, struct fsmc_result *);
+enum fsmc_status fsmc_session_run_gets(
+    struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
+enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
+void fsmc_session_close(struct fsmc_session *);
 void fsmc_result_clear(struct fsmc_result *);
 int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
 const char *fsmc_usage_line(size_t, int, char *, size_t);

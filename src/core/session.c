@@ -1,0 +1,214 @@
+/* Sessions: many commands over the same connections, for batches. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsmc-int.h"
+
+static enum fsmc_status
+new_connection(struct fsmc_session *s, struct fsmc_result *res)
+{
+	if (s->mc != NULL) {
+		memcached_quit(s->mc);
+		memcached_free(s->mc);
+	}
+	s->used = 0;
+	if ((s->mc = memcached_clone(NULL, s->fc->proto)) == NULL)
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	if (s->pipe &&
+	    (memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1) !=
+		    MEMCACHED_SUCCESS ||
+		memcached_behavior_set(s->mc,
+		    MEMCACHED_BEHAVIOR_BUFFER_REQUESTS,
+		    1) != MEMCACHED_SUCCESS))
+		return (fsmc_fail(
+		    res, FSMC_EINTERNAL, NULL, "cannot buffer requests"));
+	return (FSMC_OK);
+}
+
+/*
+ * Open a session on fc.  With pipe, storage commands and deletes are
+ * buffered and sent without waiting for replies (noreply), and other
+ * commands are refused; fsmc_session_sync() then waits until the servers
+ * have read everything.  libmemcached must have noreply whenever it
+ * buffers: buffering alone trips an assertion after a few thousand
+ * requests.
+ */
+enum fsmc_status
+fsmc_session_open(struct fsmc *fc, int pipe, struct fsmc_session **sp,
+    struct fsmc_result *res)
+{
+	struct fsmc_session *s;
+
+	memset(res, 0, sizeof *res);
+	*sp = NULL;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	s->fc = fc;
+	s->pipe = pipe;
+	if (new_connection(s, res) != FSMC_OK) {
+		fsmc_session_close(s);
+		return (res->status);
+	}
+	*sp = s;
+	return (FSMC_OK);
+}
+
+void
+fsmc_session_close(struct fsmc_session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->mc != NULL) {
+		memcached_quit(s->mc);
+		memcached_free(s->mc);
+	}
+	free(s);
+}
+
+/*
+ * Whether a failure says the connection broke, as when a server
+ * restarted since the session last used it.  A timeout is not: trying
+ * again would only double the wait.
+ */
+static int
+broken_connection(memcached_return_t rc)
+{
+	switch (rc) {
+	case MEMCACHED_CONNECTION_FAILURE:
+	case MEMCACHED_WRITE_FAILURE:
+	case MEMCACHED_READ_FAILURE:
+	case MEMCACHED_UNKNOWN_READ_FAILURE:
+	case MEMCACHED_ERRNO:
+	case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+	case MEMCACHED_SERVER_MARKED_DEAD:
+	case MEMCACHED_SOME_ERRORS:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+static enum fsmc_status
+exec_call(struct fsmc_session *s, struct fsmc_call *call)
+{
+	const char *command = call->res->command;
+	enum fsmc_reply reply = call->res->reply;
+
+	call->mc = s->mc;
+	call->cmd->exec(call);
+	/*
+	 * A connection that served earlier commands may have died since
+	 * (a restarted memcached): reconnect and try once more.  A
+	 * restarted server has lost what the first try might have done,
+	 * so trying again cannot apply a command twice.
+	 */
+	if (call->res->status == FSMC_EUNAVAIL && s->used && !s->pipe &&
+	    broken_connection(call->rc)) {
+		fsmc_result_clear(call->res);
+		call->res->command = command;
+		call->res->reply = reply;
+		call->rc = MEMCACHED_SUCCESS;
+		if (new_connection(s, call->res) != FSMC_OK)
+			return (call->res->status);
+		call->mc = s->mc;
+		call->cmd->exec(call);
+	}
+	s->used = 1;
+	if (call->res->status == FSMC_EUNAVAIL && broken_connection(call->rc))
+		new_connection(s, call->res);
+	return (call->res->status);
+}
+
+/* Like fsmc_run(), on the session's connections. */
+enum fsmc_status
+fsmc_session_run(struct fsmc_session *s, int argc, char **argv,
+    const void *valuebuf, size_t valuelen, struct fsmc_result *res)
+{
+	struct fsmc_call call;
+
+	if (fsmc_prepare(&call, s->fc, argc, argv, valuebuf, valuelen, res) !=
+	    FSMC_OK)
+		return (res->status);
+	if (s->pipe && call.cmd->op != FSMC_SET && call.cmd->op != FSMC_ADD &&
+	    call.cmd->op != FSMC_REPLACE && call.cmd->op != FSMC_DELETE)
+		return (fsmc_fail(res, FSMC_EUSAGE, call.cmd->name,
+		    "needs its reply, so it cannot be pipelined (only set, add, "
+		    "replace and delete can)"));
+	return (exec_call(s, &call));
+}
+
+/*
+ * Run n commands, each given as words, that are all get or getflags,
+ * with one multi-get.  Each result is what fsmc_session_run() would give.
+ */
+enum fsmc_status
+fsmc_session_run_gets(struct fsmc_session *s, size_t n, int *argcs,
+    char ***argvs, struct fsmc_result *results)
+{
+	struct fsmc_call *calls, *ready;
+	size_t i, nready = 0;
+
+	if ((calls = calloc(n, sizeof *calls)) == NULL) {
+		for (i = 0; i < n; i++) {
+			memset(&results[i], 0, sizeof results[i]);
+			fsmc_fail(
+			    &results[i], FSMC_EINTERNAL, NULL, "out of memory");
+		}
+		return (FSMC_EINTERNAL);
+	}
+	ready = calls;
+	for (i = 0; i < n; i++) {
+		if (fsmc_prepare(&ready[nready], s->fc, argcs[i], argvs[i],
+			NULL, 0, &results[i]) != FSMC_OK)
+			continue;
+		if (ready[nready].cmd->op != FSMC_GET &&
+		    ready[nready].cmd->op != FSMC_GETFLAGS) {
+			exec_call(s, &ready[nready]);
+			continue;
+		}
+		nready++;
+	}
+	/* As for single commands: a stale connection gets one more try. */
+	if (nready > 0 && s->used) {
+		s->used = 0;
+		if (memcached_version(s->mc) != MEMCACHED_SUCCESS)
+			new_connection(s, &results[0]);
+	}
+	cmd_get_many(s->mc, ready, nready);
+	s->used = 1;
+	free(calls);
+	return (FSMC_OK);
+}
+
+/*
+ * Send what a pipe session has buffered and wait until every server has
+ * read it, so that what follows sees its effects.
+ */
+enum fsmc_status
+fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
+{
+	memcached_return_t rc;
+	struct fsmc_call call;
+
+	memset(res, 0, sizeof *res);
+	rc = memcached_flush_buffers(s->mc);
+	if (rc == MEMCACHED_SUCCESS && s->pipe) {
+		memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+		memcached_behavior_set(
+		    s->mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 0);
+		/* A request with a reply, after all the others, on each. */
+		rc = memcached_version(s->mc);
+		memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+		memcached_behavior_set(
+		    s->mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
+	}
+	if (rc == MEMCACHED_SUCCESS)
+		return (FSMC_OK);
+	memset(&call, 0, sizeof call);
+	call.mc = s->mc;
+	call.res = res;
+	call.cmd = NULL;
+	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
+	    "sending buffered commands: %s", memcached_strerror(NULL, rc)));
+}
