@@ -22,7 +22,9 @@ ALL_CFLAGS=	-std=c99 -fPIC $(WARNINGS) $(CFLAGS)
 ALL_CPPFLAGS=	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/core \
 		-DFSMC_CONF='"$(SYSCONFDIR)/fsmemcache.cfg"' \
 		$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS)
-LDLIBS+=	$(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhashkit
+# Link only the libraries used: each one loaded costs every run's start-up.
+LDLIBS+=	-Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+		-lhashkit
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
@@ -78,6 +80,10 @@ test: deps
 	$(MAKE) $(PROG) $(TEST_PROGS)
 	bats tests
 
+bench: deps
+	$(MAKE) $(PROG)
+	@bash tests/bench.sh
+
 demo: deps
 	$(MAKE) $(PROG)
 	@bash tests/demo.sh
@@ -98,7 +104,7 @@ lint: format-check
 	    --suppress=missingIncludeSystem --suppress=variableScope \
 	    -Isrc/core src tests/*.c
 	mandoc -Tlint -Wwarning man/fsmemcache.1 man/fsmemcache.cfg.5
-	shellcheck -s bash tests/helper.bash tests/demo.sh
+	shellcheck -s bash tests/helper.bash tests/demo.sh tests/bench.sh
 	shellcheck -s sh tests/install-deps.sh .ci/run
 	shellcheck tests/*.bats
 	@! grep -nE '\<(printf|fprintf|puts|perror|exit|abort|errx?|warnx?|syslog)\(' \
@@ -136,5 +142,5 @@ clean:
 	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) mod_memcache.so \
 	    src/*/*.o src/*/*.d
 
-.PHONY: all deps test demo check lint format format-check install mod \
+.PHONY: all deps test bench demo check lint format format-check install mod \
 	install-mod clean

@@ -5,7 +5,7 @@ set -eu
 
 packages="gcc make pkg-config libc6-dev libmemcached-dev libconfig-dev
 memcached bats mandoc cppcheck clang-format shellcheck bsdutils
-sasl2-bin libsasl2-modules"
+sasl2-bin libsasl2-modules libmemcached-tools netcat-openbsd time"
 
 missing=""
 for p in $packages; do

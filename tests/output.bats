@@ -192,7 +192,7 @@ tty_is() {
 	stderr_is $'fsmemcache: get: too many arguments\n'
 	run -64 to_files fsmc -e 'get e4' extra
 	stdout_is ""
-	stderr_is $'fsmemcache: -e takes the whole command; unexpected argument \'extra\'\n'
+	stderr_is $'fsmemcache: -e takes no command words; unexpected argument \'extra\' (see fsmemcache -h)\n'
 }
 
 @test "exit 65: one line on standard error" {

@@ -26,7 +26,8 @@ has_line() {
 }
 
 SYNOPSIS='usage: fsmemcache [-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] command [argument ...]
-       fsmemcache [-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] -e line'
+       fsmemcache [-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] -e line
+       fsmemcache [-hnqV] [-c file] [-p profile] [-s servers] [-t ms] [--json] [--pipe [--verify]] -f file'
 
 INVALID=$'-ERR INVALID ARGUMENTS\n'
 BADKEY=$'-ERR A BAD KEY WAS PROVIDED/CHARACTERS OUT OF RANGE\n'
@@ -148,7 +149,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 @test "-e takes the whole command: a further argument is a usage error" {
 	run -64 --separate-stderr fsmc -e 'get u5k' extra
 	[ "$output" = "" ]
-	[ "$stderr" = "fsmemcache: -e takes the whole command; unexpected argument 'extra'" ]
+	[ "$stderr" = "fsmemcache: -e takes no command words; unexpected argument 'extra' (see fsmemcache -h)" ]
 }
 
 # Numbers.

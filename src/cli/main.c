@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsmemcache.h"
+#include "cli.h"
 
 #ifndef FSMC_CONF
 #define FSMC_CONF "/usr/local/etc/fsmemcache.cfg"
@@ -17,28 +17,13 @@
 /* memcached's largest possible item (-I 1024m). */
 #define STDIN_VALUE_MAX (1024UL * 1024 * 1024)
 
-/*
- * Exit status of each result.  Keep in step with EXIT STATUS in
- * man/fsmemcache.1 and the table in README.md.
- */
-static const int exit_status[] = {
-	[FSMC_OK] = 0,
-	[FSMC_NOTFOUND] = 1,
-	[FSMC_NOTSTORED] = 2,
-	[FSMC_EUSAGE] = 64,
-	[FSMC_EDATA] = 65,
-	[FSMC_EUNAVAIL] = 69,
-	[FSMC_EINTERNAL] = 70,
-	[FSMC_ESERVER] = 76,
-	[FSMC_EAUTH] = 77,
-	[FSMC_ECONFIG] = 78,
-};
-#define EXIT_USAGE 64
-#define EXIT_INTERNAL 70
-
 /* Options with no letter of their own. */
 #define OPT_NAMESPACE 256
 #define OPT_BINARY 257
+#define OPT_JSON 258
+#define OPT_STOP_ON_ERROR 259
+#define OPT_PIPE 260
+#define OPT_VERIFY 261
 
 /* The options: getopt's tables and the help text are made from this. */
 /* clang-format off */
@@ -51,24 +36,37 @@ static const struct option_help {
 	{ OPT_BINARY, "binary", NULL,
 	    "use memcached's binary protocol, not the text protocol" },
 	{ 'c', "config", "FILE", "read the configuration from FILE" },
+	{ 'f', "file", "FILE",
+	    "run the commands of FILE, one a line (- for standard input),\n"
+	    "over one connection, with a summary on standard error" },
 	{ 'e', "execute", "LINE",
 	    "run LINE, split into words as FreeSWITCH splits API commands" },
 	{ 'h', "help", NULL, "show this help and exit" },
+	{ OPT_JSON, "json", NULL, "show each result as one line of JSON" },
 	{ 'n', "check-config", NULL,
 	    "check the configuration, print the settings in effect and\n"
 	    "exit, contacting no server" },
 	{ OPT_NAMESPACE, "namespace", "PREFIX",
 	    "put PREFIX before every key, as in \"freeswitch:\"" },
 	{ 'p', "profile", "NAME", "use the profile NAME of the configuration" },
+	{ OPT_PIPE, "pipe", NULL,
+	    "with -f: send set, add, replace and delete lines without\n"
+	    "waiting for replies (bulk loading)" },
 	{ 'q', "quiet", NULL,
 	    "print nothing when set, replace, add, delete or flush succeed,\n"
 	    "and send -ERR lines to standard error" },
+	{ OPT_STOP_ON_ERROR, "stop-on-error", NULL,
+	    "with -f: stop at the first line that fails (exit status 64 or\n"
+	    "more)" },
 	{ 's', "servers", "LIST",
 	    "use the servers in LIST (\"host[:port], ...\") instead of the\n"
 	    "configuration's" },
 	{ 't', "timeout", "MS",
 	    "give up connecting, and waiting for a reply, after MS\n"
 	    "milliseconds" },
+	{ OPT_VERIFY, "verify", NULL,
+	    "with --pipe: read every loaded key back afterwards and report\n"
+	    "each one missing or different" },
 	{ 'V', "version", NULL, "print the version and exit" },
 	{ 'x', "stdin", NULL,
 	    "read the value of set, replace or add from standard input,\n"
@@ -79,14 +77,10 @@ static const struct option_help {
 static const char *synopsis[] = {
 	"[-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] command [argument ...]",
 	"[-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] -e line",
+	"[-hnqV] [-c file] [-p profile] [-s servers] [-t ms] [--json] [--pipe [--verify]] -f file",
 	NULL,
 };
 /* clang-format on */
-
-struct output {
-	int quiet;
-	int failed;
-};
 
 static void
 usage(FILE *fp)
@@ -128,24 +122,12 @@ help(void)
 		}
 		putchar('\n');
 	}
-	printf("\nExit status: 0 done, 1 not found, 2 not stored, 64 usage,\n"
-	       "65 invalid data, 69 unavailable, 70 internal error, 76 server\n"
-	       "error, 77 authentication failed, 78 configuration error.\n"
-	       "See fsmemcache(1).\n");
-}
-
-static int
-write_reply(void *ctx, int stream, const void *buf, size_t len)
-{
-	struct output *out = ctx;
-	FILE *fp;
-
-	fp = stream == FSMC_STREAM_ERROR && out->quiet ? stderr : stdout;
-	if (fwrite(buf, 1, len, fp) != len) {
-		out->failed = 1;
-		return (-1);
-	}
-	return (0);
+	printf(
+	    "\nExit status: 0 done, 1 not found, 2 not stored, 64 usage,\n"
+	    "65 invalid data, 66 no input file, 69 unavailable, 70 internal\n"
+	    "error, 76 server error, 77 authentication failed, 78\n"
+	    "configuration error; with -f, the highest of any line.\n"
+	    "See fsmemcache(1).\n");
 }
 
 /*
@@ -267,13 +249,47 @@ print_origin(const struct fsmc_options *fo, const char *servers_from)
 	printf("\n");
 }
 
+/*
+ * Why the options and arguments do not go together, "" for a bare
+ * synopsis, or NULL when they do.
+ */
+static const char *
+check_usage(const char *line, const char *file, const struct batch_options *bo,
+    int check, int from_stdin, int argc, char **argv)
+{
+	static char why[256];
+
+	if ((line != NULL || file != NULL || check) && argc > 0) {
+		snprintf(why, sizeof why,
+		    "%s takes no command words; "
+		    "unexpected argument '%.64s'",
+		    line != NULL     ? "-e" :
+			file != NULL ? "-f" :
+				       "-n",
+		    argv[0]);
+		return (why);
+	}
+	if ((line != NULL) + (file != NULL) + check > 1)
+		return ("-e, -f and -n do not go together");
+	if (file != NULL && from_stdin)
+		return ("-x does not go with -f: values are on the lines");
+	if (file == NULL && (bo->pipe || bo->verify || bo->stop_on_error))
+		return ("--pipe, --verify and --stop-on-error need -f");
+	if (bo->verify && !bo->pipe)
+		return ("--verify needs --pipe");
+	if (line == NULL && file == NULL && !check && argc == 0)
+		return ("");
+	return (NULL);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct option longopts[sizeof options / sizeof options[0]];
 	char optstring[2 * (sizeof options / sizeof options[0]) + 3];
 	struct fsmc_options fo;
-	struct output out = { 0, 0 };
+	struct batch_options bo;
+	struct output out;
 	struct fsmc_result res;
 	struct fsmc *fc;
 	const char *line = NULL, *why = NULL, *given = NULL;
@@ -283,6 +299,8 @@ main(int argc, char **argv)
 	int ch, from_stdin = 0, check = 0, status;
 
 	memset(&fo, 0, sizeof fo);
+	memset(&bo, 0, sizeof bo);
+	memset(&out, 0, sizeof out);
 	build_getopt(optstring, longopts);
 	opterr = 0;
 	while (
@@ -296,6 +314,21 @@ main(int argc, char **argv)
 			break;
 		case 'e':
 			line = optarg;
+			break;
+		case 'f':
+			bo.file = optarg;
+			break;
+		case OPT_JSON:
+			out.json = 1;
+			break;
+		case OPT_STOP_ON_ERROR:
+			bo.stop_on_error = 1;
+			break;
+		case OPT_PIPE:
+			bo.pipe = 1;
+			break;
+		case OPT_VERIFY:
+			bo.verify = 1;
 			break;
 		case 'h':
 			help();
@@ -354,22 +387,13 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (line != NULL && argc > 0) {
-		fprintf(stderr,
-		    "fsmemcache: -e takes the whole command; unexpected "
-		    "argument '%s'\n",
-		    argv[0]);
-		return (EXIT_USAGE);
-	}
-	if (check && argc > 0) {
-		fprintf(stderr,
-		    "fsmemcache: -n runs no command; unexpected argument "
-		    "'%s'\n",
-		    argv[0]);
-		return (EXIT_USAGE);
-	}
-	if (line == NULL && argc == 0 && !check) {
-		usage(stderr);
+	if ((why = check_usage(
+		 line, bo.file, &bo, check, from_stdin, argc, argv)) != NULL) {
+		if (*why == '\0')
+			usage(stderr);
+		else
+			fprintf(stderr, "fsmemcache: %s (see fsmemcache -h)\n",
+			    why);
 		return (EXIT_USAGE);
 	}
 
@@ -386,7 +410,7 @@ main(int argc, char **argv)
 	fo.password = getenv("FSMEMCACHE_PASSWORD");
 	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
-		return (exit_status[res.status]);
+		return (exit_status(res.status));
 	}
 	if (res.msg[0] != '\0')
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
@@ -395,6 +419,12 @@ main(int argc, char **argv)
 		fsmc_describe(fc, write_reply, &out);
 		fsmc_close(fc);
 		return (fflush(stdout) != 0 || out.failed ? EXIT_INTERNAL : 0);
+	}
+	if (bo.file != NULL) {
+		out.batch = 1;
+		status = batch_run(fc, &bo, &out);
+		fsmc_close(fc);
+		return (status);
 	}
 	if (from_stdin && (value = read_stdin(&valuelen, &why)) == NULL) {
 		fprintf(stderr, "fsmemcache: standard input: %s\n", why);
@@ -406,14 +436,9 @@ main(int argc, char **argv)
 		fsmc_run_line(fc, line, value, valuelen, &res);
 	else
 		fsmc_run(fc, argc, argv, value, valuelen, &res);
-	status = exit_status[res.status];
-
-	if (!(out.quiet && res.status == FSMC_OK && res.reply == FSMC_REPLY_OK))
-		fsmc_render(&res, write_reply, &out);
-	if (res.status == FSMC_OK && isatty(STDOUT_FILENO) &&
-	    (res.reply == FSMC_REPLY_VALUE || res.reply == FSMC_REPLY_FLAGS ||
-		res.reply == FSMC_REPLY_NUMBER))
-		write_reply(&out, FSMC_STREAM_REPLY, "\n", 1);
+	status = exit_status(res.status);
+	out.tty = isatty(STDOUT_FILENO);
+	output_result(&out, &res, 0);
 	if (fflush(stdout) != 0 || out.failed) {
 		fprintf(stderr, "fsmemcache: standard output: %s\n",
 		    strerror(errno));

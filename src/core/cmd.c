@@ -129,8 +129,8 @@ fsmc_command_name(size_t i)
 	return (fsmc_cmds[n].name);
 }
 
-static const struct fsmc_cmd *
-find_command(const char *name)
+const struct fsmc_cmd *
+fsmc_find_command(const char *name)
 {
 	const struct fsmc_cmd *cmd;
 
@@ -322,7 +322,7 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
 
 	if (argc < 1)
 		return (fsmc_fail(res, FSMC_EUSAGE, NULL, "no command given"));
-	if ((call->cmd = find_command(argv[0])) == NULL) {
+	if ((call->cmd = fsmc_find_command(argv[0])) == NULL) {
 		fsmc_quote(argv[0], strlen(argv[0]), q, sizeof q);
 		return (
 		    fsmc_fail(res, FSMC_EUSAGE, NULL, "unknown command %s", q));
@@ -345,7 +345,10 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
 	if (nargs > maxargs)
 		return (fsmc_fail(
 		    res, FSMC_EUSAGE, call->cmd->name, "too many arguments"));
-	return (parse_args(call, argc - 1, argv + 1, valuebuf, valuelen));
+	parse_args(call, argc - 1, argv + 1, valuebuf, valuelen);
+	res->key = call->a.key;
+	res->keylen = call->a.keylen;
+	return (res->status);
 }
 
 /*

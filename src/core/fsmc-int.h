@@ -114,6 +114,7 @@ struct fsmc_session {
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];
+const struct fsmc_cmd *fsmc_find_command(const char *);
 enum fsmc_status fsmc_prepare(struct fsmc_call *, struct fsmc *, int, char **,
     const void *, size_t, struct fsmc_result *);
 

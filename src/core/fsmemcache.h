@@ -57,6 +57,8 @@ struct fsmc_result {
 	enum fsmc_status status;
 	enum fsmc_reply reply;
 	const char *command; /* canonical command name, NULL if unknown */
+	const char *key;     /* the key as given, in the caller's words */
+	size_t keylen;
 	const char *errtext; /* "-ERR" text; NULL with FSMC_EUSAGE */
 	char *value;	     /* get: owned, may hold NUL bytes */
 	size_t valuelen;
@@ -108,6 +110,8 @@ enum fsmc_status fsmc_session_open(
 enum fsmc_status fsmc_session_run(struct fsmc_session *, int, char **,
     const void *, size_t, struct fsmc_result *);
 enum fsmc_status fsmc_session_run_gets(
+    struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
+enum fsmc_status fsmc_session_check(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
 enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
 void fsmc_session_close(struct fsmc_session *);

@@ -212,3 +212,78 @@ fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
 	    "sending buffered commands: %s", memcached_strerror(NULL, rc)));
 }
+
+/*
+ * After a pipelined load: read back the keys of n storage and delete
+ * commands, given as words, with one multi-get.  Each result is FSMC_OK
+ * when the server holds what the command left (the value and flags it
+ * stored, or nothing after a delete), FSMC_NOTFOUND when a stored key is
+ * missing, and FSMC_NOTSTORED when the server holds something else.
+ * Commands that do not parse are left as their usage error.
+ */
+enum fsmc_status
+fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
+    struct fsmc_result *results)
+{
+	struct fsmc_call *stores, *gets;
+	struct fsmc_result *got;
+	const struct fsmc_cmd *get = fsmc_find_command("get");
+	struct fsmc_result *r;
+	size_t i, ngets = 0;
+	int present;
+
+	stores = calloc(n, sizeof *stores);
+	gets = calloc(n, sizeof *gets);
+	got = calloc(n, sizeof *got);
+	if (stores == NULL || gets == NULL || got == NULL) {
+		free(stores);
+		free(gets);
+		free(got);
+		return (FSMC_EINTERNAL);
+	}
+	for (i = 0; i < n; i++) {
+		if (fsmc_prepare(&stores[i], s->fc, argcs[i], argvs[i], NULL, 0,
+			&results[i]) != FSMC_OK)
+			continue;
+		gets[ngets] = stores[i];
+		gets[ngets].cmd = get;
+		gets[ngets].res = &got[i];
+		ngets++;
+	}
+	cmd_get_many(s->mc, gets, ngets);
+	for (i = 0; i < n; i++) {
+		r = &results[i];
+		if (r->status != FSMC_OK)
+			continue;
+		present = got[i].status == FSMC_OK;
+		if (got[i].status != FSMC_OK &&
+		    got[i].status != FSMC_NOTFOUND) {
+			r->status = got[i].status;
+			r->errtext = got[i].errtext;
+			memcpy(r->msg, got[i].msg, sizeof r->msg);
+		} else if (stores[i].cmd->op == FSMC_DELETE) {
+			if (present)
+				fsmc_fail(r, FSMC_NOTSTORED, NULL,
+				    "%s %s: still there after the load",
+				    r->command, stores[i].a.key);
+		} else if (!present)
+			fsmc_fail(r, FSMC_NOTFOUND, NULL,
+			    "%s %s: missing after the load", r->command,
+			    stores[i].a.key);
+		else if (got[i].valuelen != stores[i].a.valuelen ||
+		    got[i].flags != stores[i].a.flags ||
+		    (got[i].valuelen > 0 &&
+			memcmp(got[i].value, stores[i].a.value,
+			    got[i].valuelen) != 0))
+			fsmc_fail(r, FSMC_NOTSTORED, NULL,
+			    "%s %s: the server holds another value", r->command,
+			    stores[i].a.key);
+		fsmc_result_clear(&got[i]);
+	}
+	for (i = 0; i < n; i++)
+		fsmc_result_clear(&got[i]);
+	free(stores);
+	free(gets);
+	free(got);
+	return (FSMC_OK);
+}

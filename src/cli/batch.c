@@ -1,0 +1,481 @@
+/* Batch mode (-f): one command per line over one connection, with a summary. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* A line holds at most this much; memcached's items are 1 MiB by default. */
+#define LINE_MAX_BYTES (8UL * 1024 * 1024)
+/* Consecutive gets fetched with one multi-get, at most. */
+#define GET_WINDOW 256
+/* Storage lines read back at a time by --verify. */
+#define VERIFY_WINDOW 1024
+
+/* The input, read in chunks so that memory does not grow with it. */
+struct reader {
+	FILE *fp;
+	char chunk[65536];
+	size_t pos, end;
+	int eof;
+	char *line;	  /* LINE_MAX_BYTES + 1 */
+	FILE *spool;	  /* a copy of the input, for --verify on a pipe */
+	long long size;	  /* of a regular file, else -1 */
+	long long offset; /* bytes consumed */
+};
+
+enum line_status { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_NUL, LINE_ERROR };
+
+/* Counts for the summary. */
+struct tally {
+	unsigned long lines, ok, notfound, notstored, errors;
+	unsigned long verified, missing, differ;
+	int status; /* the highest exit status of any line */
+	struct timespec start, progress;
+	int progress_shown;
+};
+
+/* Gets waiting to be fetched together. */
+struct pending {
+	size_t n;
+	char *copy[GET_WINDOW];
+	char *words[GET_WINDOW][FSMC_MAX_TOKENS];
+	char **argv[GET_WINDOW];
+	int argc[GET_WINDOW];
+	unsigned long lineno[GET_WINDOW];
+	struct fsmc_result res[GET_WINDOW];
+};
+
+static double
+seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((double)(now.tv_sec - t->tv_sec) +
+	    (double)(now.tv_nsec - t->tv_nsec) / 1e9);
+}
+
+static int
+fill(struct reader *r)
+{
+	size_t n;
+
+	if (r->eof)
+		return (0);
+	n = fread(r->chunk, 1, sizeof r->chunk, r->fp);
+	r->pos = 0;
+	r->end = n;
+	if (n == 0) {
+		r->eof = 1;
+		return (ferror(r->fp) ? -1 : 0);
+	}
+	return (1);
+}
+
+/*
+ * Read the next line into r->line without its newline.  A line too long
+ * or holding a NUL byte is consumed whole and reported as such.
+ */
+static enum line_status
+read_line(struct reader *r, size_t *lenp)
+{
+	size_t len = 0, n;
+	char *nl;
+	int f, toolong = 0, any = 0;
+
+	for (;;) {
+		if (r->pos == r->end) {
+			if ((f = fill(r)) < 0)
+				return (LINE_ERROR);
+			if (f == 0)
+				break;
+		}
+		any = 1;
+		nl = memchr(r->chunk + r->pos, '\n', r->end - r->pos);
+		n = (nl != NULL ? (size_t)(nl - r->chunk) : r->end) - r->pos;
+		if (len + n > LINE_MAX_BYTES)
+			toolong = 1;
+		else
+			memcpy(r->line + len, r->chunk + r->pos, n);
+		if (!toolong)
+			len += n;
+		if (r->spool != NULL)
+			fwrite(
+			    r->chunk + r->pos, 1, n + (nl != NULL), r->spool);
+		r->offset += (long long)(n + (nl != NULL));
+		r->pos += n + (nl != NULL);
+		if (nl != NULL)
+			break;
+	}
+	if (!any)
+		return (LINE_EOF);
+	if (r->spool != NULL && r->eof)
+		fputc('\n', r->spool);
+	r->line[len] = '\0';
+	*lenp = len;
+	if (toolong)
+		return (LINE_TOO_LONG);
+	if (memchr(r->line, '\0', len) != NULL)
+		return (LINE_NUL);
+	return (LINE_OK);
+}
+
+/* Whether a line holds no command: blank, or a comment. */
+static int
+skip_line(const char *line)
+{
+	while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\v')
+		line++;
+	return (*line == '\0' || *line == '#');
+}
+
+static void
+count(struct tally *t, const struct fsmc_result *res)
+{
+	int e = exit_status(res->status);
+
+	t->lines++;
+	if (res->status == FSMC_OK)
+		t->ok++;
+	else if (res->status == FSMC_NOTFOUND)
+		t->notfound++;
+	else if (res->status == FSMC_NOTSTORED)
+		t->notstored++;
+	else
+		t->errors++;
+	if (e > t->status)
+		t->status = e;
+}
+
+/* A failure of the input itself: one line, counted as an error. */
+static void
+line_error(struct tally *t, unsigned long lineno, int status, const char *what)
+{
+	fprintf(stderr, "fsmemcache: line %lu: %s\n", lineno, what);
+	t->lines++;
+	t->errors++;
+	if (status > t->status)
+		t->status = status;
+}
+
+static void
+show(struct output *out, struct tally *t, const struct fsmc_result *res,
+    unsigned long lineno)
+{
+	count(t, res);
+	output_result(out, res, lineno);
+	if (exit_status(res->status) >= EXIT_USAGE)
+		fprintf(stderr, "fsmemcache: line %lu: %s\n", lineno, res->msg);
+}
+
+static void
+progress(struct tally *t, const struct reader *r, int done)
+{
+	double elapsed;
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (done) {
+		if (t->progress_shown)
+			fputs("\r\033[K", stderr);
+		return;
+	}
+	if ((t->lines & 1023) != 0 || seconds_since(&t->start) < 1.0 ||
+	    seconds_since(&t->progress) < 0.25)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t->progress);
+	elapsed = seconds_since(&t->start);
+	fprintf(stderr, "\r\033[Kfsmemcache: %lu lines, %.0f lines/s", t->lines,
+	    (double)t->lines / elapsed);
+	if (r->size > 0)
+		fprintf(stderr, ", %.0f%%",
+		    100.0 * (double)r->offset / (double)r->size);
+	t->progress_shown = 1;
+}
+
+/* Fetch the waiting gets with one multi-get and show them in order. */
+static int
+flush_gets(struct fsmc_session *s, struct pending *p, struct output *out,
+    struct tally *t, int stop_on_error)
+{
+	size_t i;
+	int stop = 0;
+
+	if (p->n == 0)
+		return (0);
+	fsmc_session_run_gets(s, p->n, p->argc, p->argv, p->res);
+	for (i = 0; i < p->n; i++) {
+		if (!stop)
+			show(out, t, &p->res[i], p->lineno[i]);
+		if (stop_on_error &&
+		    exit_status(p->res[i].status) >= EXIT_USAGE)
+			stop = 1;
+		fsmc_result_clear(&p->res[i]);
+		free(p->copy[i]);
+	}
+	p->n = 0;
+	return (stop);
+}
+
+static int
+is_get(const char *word)
+{
+	return (
+	    strcasecmp(word, "get") == 0 || strcasecmp(word, "getflags") == 0);
+}
+
+/*
+ * --verify: read the input again and check, a window at a time, that the
+ * servers hold what each storage line sent.
+ */
+static void
+verify(struct fsmc *fc, struct reader *r, struct output *out, struct tally *t)
+{
+	static char *copy[VERIFY_WINDOW],
+	    *words[VERIFY_WINDOW][FSMC_MAX_TOKENS];
+	static char **argv[VERIFY_WINDOW];
+	static int argc[VERIFY_WINDOW];
+	static unsigned long lineno[VERIFY_WINDOW];
+	static struct fsmc_result res[VERIFY_WINDOW];
+	struct fsmc_session *s;
+	struct fsmc_result err;
+	enum line_status ls;
+	unsigned long n = 0;
+	size_t len, i, k = 0;
+	int eof = 0, e;
+
+	if (fsmc_session_open(fc, 0, &s, &err) != FSMC_OK) {
+		fprintf(stderr, "fsmemcache: verify: %s\n", err.msg);
+		t->status = EXIT_INTERNAL;
+		return;
+	}
+	while (!eof) {
+		ls = read_line(r, &len);
+		if (ls == LINE_EOF || ls == LINE_ERROR)
+			eof = 1;
+		else
+			n++;
+		if (ls == LINE_OK && !skip_line(r->line) &&
+		    (copy[k] = strdup(r->line)) != NULL) {
+			argv[k] = words[k];
+			argc[k] =
+			    fsmc_split_line(copy[k], words[k], FSMC_MAX_TOKENS);
+			lineno[k++] = n;
+		}
+		if (k < VERIFY_WINDOW && !eof)
+			continue;
+		fsmc_session_check(s, k, argc, argv, res);
+		for (i = 0; i < k; i++) {
+			e = exit_status(res[i].status);
+			if (e < EXIT_USAGE) {
+				t->verified++;
+				if (res[i].status == FSMC_NOTFOUND)
+					t->missing++;
+				else if (res[i].status == FSMC_NOTSTORED)
+					t->differ++;
+				if (e > t->status)
+					t->status = e;
+			}
+			if (res[i].status != FSMC_OK && e < EXIT_USAGE) {
+				if (out->json)
+					output_result(out, &res[i], lineno[i]);
+				fprintf(stderr, "fsmemcache: line %lu: %s\n",
+				    lineno[i], res[i].msg);
+			}
+			fsmc_result_clear(&res[i]);
+			free(copy[i]);
+		}
+		k = 0;
+	}
+	fsmc_session_close(s);
+}
+
+static void
+summary(const struct batch_options *bo, const struct tally *t)
+{
+	double elapsed = seconds_since(&t->start);
+
+	fprintf(stderr, "fsmemcache: %lu lines: ", t->lines);
+	if (bo->pipe)
+		fprintf(stderr, "%lu sent, %lu errors", t->ok, t->errors);
+	else
+		fprintf(stderr,
+		    "%lu ok, %lu not found, %lu not stored, %lu errors", t->ok,
+		    t->notfound, t->notstored, t->errors);
+	if (bo->verify)
+		fprintf(stderr, "; verified %lu: %lu missing, %lu differ",
+		    t->verified, t->missing, t->differ);
+	fprintf(stderr, "; %.3f s, %.0f lines/s\n", elapsed,
+	    elapsed > 0 ? (double)t->lines / elapsed : 0.0);
+}
+
+static int
+open_input(const struct batch_options *bo, struct reader *r)
+{
+	struct stat st;
+
+	memset(r, 0, sizeof *r);
+	r->size = -1;
+	if (strcmp(bo->file, "-") == 0)
+		r->fp = stdin;
+	else if ((r->fp = fopen(bo->file, "r")) == NULL) {
+		fprintf(
+		    stderr, "fsmemcache: %s: %s\n", bo->file, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fileno(r->fp), &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "fsmemcache: %s: %s\n", bo->file,
+			    strerror(EISDIR));
+			return (-1);
+		}
+		if (S_ISREG(st.st_mode))
+			r->size = (long long)st.st_size;
+	}
+	/* --verify reads the input twice: keep a copy of what cannot seek. */
+	if (bo->verify && (r->size < 0 || r->fp == stdin) &&
+	    (r->spool = tmpfile()) == NULL) {
+		fprintf(stderr, "fsmemcache: temporary file: %s\n",
+		    strerror(errno));
+		return (-1);
+	}
+	if ((r->line = malloc(LINE_MAX_BYTES + 1)) == NULL) {
+		fprintf(stderr, "fsmemcache: %s\n", strerror(ENOMEM));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Start reading the input, or its copy, from the beginning again. */
+static int
+rewind_input(struct reader *r)
+{
+	if (r->spool != NULL) {
+		fflush(r->spool);
+		r->fp = r->spool;
+		r->spool = NULL;
+	}
+	if (fseek(r->fp, 0, SEEK_SET) != 0)
+		return (-1);
+	r->pos = r->end = 0;
+	r->eof = 0;
+	r->offset = 0;
+	return (0);
+}
+
+/*
+ * Run every line of the input.  Returns the highest exit status of any
+ * line, or of the input or connection failing.
+ */
+int
+batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
+{
+	static struct pending p;
+	struct fsmc_session *s;
+	struct fsmc_result res;
+	struct reader r;
+	struct tally t;
+	enum line_status ls;
+	unsigned long lineno = 0;
+	char *copy, *words[FSMC_MAX_TOKENS];
+	size_t len;
+	int argc, stop = 0;
+
+	memset(&t, 0, sizeof t);
+	clock_gettime(CLOCK_MONOTONIC, &t.start);
+	if (open_input(bo, &r) != 0) {
+		free(r.line);
+		return (EXIT_NOINPUT);
+	}
+	if (fsmc_session_open(fc, bo->pipe, &s, &res) != FSMC_OK) {
+		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+		free(r.line);
+		return (exit_status(res.status));
+	}
+	while (!stop && (ls = read_line(&r, &len)) != LINE_EOF) {
+		lineno++;
+		if (ls == LINE_ERROR) {
+			stop = flush_gets(s, &p, out, &t, bo->stop_on_error);
+			fprintf(stderr, "fsmemcache: %s: %s\n", bo->file,
+			    strerror(errno));
+			t.status = EXIT_NOINPUT;
+			break;
+		}
+		if (ls == LINE_TOO_LONG || ls == LINE_NUL) {
+			stop = flush_gets(s, &p, out, &t, bo->stop_on_error);
+			line_error(&t, lineno, EXIT_DATAERR,
+			    ls == LINE_NUL ? "holds a NUL byte" :
+					     "longer than 8 MiB");
+			stop |= bo->stop_on_error;
+			continue;
+		}
+		if (skip_line(r.line))
+			continue;
+		if ((copy = strdup(r.line)) == NULL) {
+			line_error(&t, lineno, EXIT_INTERNAL, strerror(ENOMEM));
+			break;
+		}
+		argc = fsmc_split_line(copy, words, FSMC_MAX_TOKENS);
+		if (!bo->pipe && argc > 0 && is_get(words[0])) {
+			p.copy[p.n] = copy;
+			p.argc[p.n] = argc;
+			memcpy(p.words[p.n], words, sizeof words);
+			p.argv[p.n] = p.words[p.n];
+			p.lineno[p.n++] = lineno;
+			if (p.n == GET_WINDOW)
+				stop = flush_gets(
+				    s, &p, out, &t, bo->stop_on_error);
+			progress(&t, &r, 0);
+			continue;
+		}
+		if ((stop = flush_gets(s, &p, out, &t, bo->stop_on_error))) {
+			free(copy);
+			break;
+		}
+		fsmc_session_run(s, argc, words, NULL, 0, &res);
+		if (!(bo->pipe && res.status == FSMC_OK))
+			show(out, &t, &res, lineno);
+		else
+			count(&t, &res);
+		if (bo->stop_on_error && exit_status(res.status) >= EXIT_USAGE)
+			stop = 1;
+		fsmc_result_clear(&res);
+		free(copy);
+		progress(&t, &r, 0);
+	}
+	flush_gets(s, &p, out, &t, 0);
+	if (bo->pipe && fsmc_session_sync(s, &res) != FSMC_OK) {
+		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+		if (exit_status(res.status) > t.status)
+			t.status = exit_status(res.status);
+	}
+	fsmc_session_close(s);
+	progress(&t, &r, 1);
+	if (bo->verify && !stop) {
+		if (rewind_input(&r) != 0) {
+			fprintf(stderr,
+			    "fsmemcache: %s: cannot read it again: %s\n",
+			    bo->file, strerror(errno));
+			t.status = EXIT_NOINPUT;
+		} else
+			verify(fc, &r, out, &t);
+	}
+	summary(bo, &t);
+	if (r.fp != stdin)
+		fclose(r.fp);
+	if (r.spool != NULL)
+		fclose(r.spool);
+	free(r.line);
+	if (fflush(stdout) != 0 || out->failed) {
+		fprintf(stderr, "fsmemcache: standard output: %s\n",
+		    strerror(errno));
+		return (EXIT_INTERNAL);
+	}
+	return (t.status);
+}

@@ -1,0 +1,48 @@
+/* Declarations shared by the command-line tool's source files. */
+
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdio.h>
+
+#include "fsmemcache.h"
+
+#define EXIT_USAGE 64
+#define EXIT_DATAERR 65
+#define EXIT_NOINPUT 66
+#define EXIT_INTERNAL 70
+
+/* How results are shown. */
+struct output {
+	int quiet; /* no +OK; -ERR lines to standard error */
+	int json;  /* one JSON object per result */
+	int batch; /* a newline after data; line numbers */
+	int tty;   /* standard output is a terminal */
+	int failed;
+};
+
+/* What a batch run does. */
+struct batch_options {
+	const char *file; /* "-" for standard input */
+	int stop_on_error;
+	int pipe;
+	int verify;
+};
+
+/* batch.c */
+int batch_run(struct fsmc *, const struct batch_options *, struct output *);
+
+/* json.c */
+int json_utf8_valid(const unsigned char *, size_t);
+void json_string(FILE *, const char *, size_t);
+void json_cstring(FILE *, const char *);
+void json_base64(FILE *, const unsigned char *, size_t);
+void json_value(FILE *, const char *, const char *, size_t);
+
+/* output.c */
+int exit_status(enum fsmc_status);
+const char *status_name(enum fsmc_status);
+int write_reply(void *, int, const void *, size_t);
+void output_result(struct output *, const struct fsmc_result *, unsigned long);
+
+#endif

@@ -1,0 +1,163 @@
+/* Showing results: the module's reply bytes, or JSON, and exit statuses. */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/*
+ * Exit status and JSON name of each result.  Keep in step with EXIT
+ * STATUS in man/fsmemcache.1 and the table in README.md.
+ */
+static const struct {
+	int exit;
+	const char *name;
+} statuses[] = {
+	[FSMC_OK] = { 0, "ok" },
+	[FSMC_NOTFOUND] = { 1, "not_found" },
+	[FSMC_NOTSTORED] = { 2, "not_stored" },
+	[FSMC_EUSAGE] = { 64, "usage" },
+	[FSMC_EDATA] = { 65, "invalid" },
+	[FSMC_EUNAVAIL] = { 69, "unavailable" },
+	[FSMC_EINTERNAL] = { 70, "internal" },
+	[FSMC_ESERVER] = { 76, "server_error" },
+	[FSMC_EAUTH] = { 77, "auth_failed" },
+	[FSMC_ECONFIG] = { 78, "config" },
+};
+
+int
+exit_status(enum fsmc_status s)
+{
+	return (statuses[s].exit);
+}
+
+const char *
+status_name(enum fsmc_status s)
+{
+	return (statuses[s].name);
+}
+
+/* fsmc_render's writer: replies to stdout, -ERR lines too unless -q. */
+int
+write_reply(void *ctx, int stream, const void *buf, size_t len)
+{
+	struct output *out = ctx;
+	FILE *fp;
+
+	fp = stream == FSMC_STREAM_ERROR && out->quiet ? stderr : stdout;
+	if (fwrite(buf, 1, len, fp) != len) {
+		out->failed = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+json_status(const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	size_t i, j;
+
+	fputs(",\"lib_version\":", stdout);
+	json_cstring(stdout, res->libversion);
+	fputs(",\"servers\":[", stdout);
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		fputs(i > 0 ? ",{\"host\":" : "{\"host\":", stdout);
+		json_cstring(stdout, srv->host);
+		printf(",\"port\":%u,\"up\":%s", srv->port,
+		    !res->verbose	   ? "null" :
+			srv->error != NULL ? "false" :
+					     "true");
+		if (srv->error != NULL) {
+			fputs(",\"error\":", stdout);
+			json_cstring(stdout, srv->error);
+		}
+		if (res->verbose && srv->error == NULL) {
+			fputs(",\"stats\":{", stdout);
+			for (j = 0; j < srv->nstats; j++) {
+				if (j > 0)
+					putchar(',');
+				json_cstring(stdout, srv->stats[j].name);
+				putchar(':');
+				json_cstring(stdout, srv->stats[j].value);
+			}
+			putchar('}');
+		}
+		putchar('}');
+	}
+	putchar(']');
+}
+
+/*
+ * One JSON object on one line: what ran, how it went and what it gave.
+ * Counters are strings, as they may pass 2^53.
+ */
+static void
+output_json(
+    struct output *out, const struct fsmc_result *res, unsigned long line)
+{
+	putchar('{');
+	if (line > 0)
+		printf("\"line\":%lu,", line);
+	fputs("\"command\":", stdout);
+	json_cstring(stdout, res->command);
+	if (res->key != NULL)
+		json_value(stdout, "key", res->key, res->keylen);
+	printf(",\"status\":\"%s\",\"exit\":%d", status_name(res->status),
+	    exit_status(res->status));
+	if (res->status == FSMC_OK) {
+		switch (res->reply) {
+		case FSMC_REPLY_VALUE:
+			json_value(stdout, "value", res->value, res->valuelen);
+			printf(",\"flags\":\"%" PRIx32 "\"", res->flags);
+			break;
+		case FSMC_REPLY_FLAGS:
+			printf(",\"flags\":\"%" PRIx32 "\"", res->flags);
+			break;
+		case FSMC_REPLY_NUMBER:
+			printf(",\"value\":\"%" PRIu64 "\"", res->number);
+			break;
+		default:
+			break;
+		}
+	}
+	if (res->reply == FSMC_REPLY_STATUS && res->libversion != NULL)
+		json_status(res);
+	if (res->errtext != NULL && res->status != FSMC_OK) {
+		fputs(",\"error\":", stdout);
+		json_cstring(stdout, res->errtext);
+	}
+	if (exit_status(res->status) >= EXIT_USAGE) {
+		fputs(",\"message\":", stdout);
+		json_cstring(stdout, res->msg);
+	}
+	fputs("}\n", stdout);
+	if (ferror(stdout))
+		out->failed = 1;
+}
+
+/*
+ * Show one result.  In a batch, data replies get a newline, as fs_cli
+ * shows them, so that each line's reply stands on its own line; a
+ * single command adds one only for a terminal.
+ */
+void
+output_result(
+    struct output *out, const struct fsmc_result *res, unsigned long line)
+{
+	int data;
+
+	if (out->json) {
+		output_json(out, res, line);
+		return;
+	}
+	if (!(out->quiet && res->status == FSMC_OK &&
+		res->reply == FSMC_REPLY_OK))
+		fsmc_render(res, write_reply, out);
+	data = res->reply == FSMC_REPLY_VALUE ||
+	    res->reply == FSMC_REPLY_FLAGS || res->reply == FSMC_REPLY_NUMBER;
+	if (res->status == FSMC_OK && data && (out->batch || out->tty))
+		write_reply(out, FSMC_STREAM_REPLY, "\n", 1);
+}
