@@ -158,5 +158,8 @@ memcache <get|getflags> <key>
 memcache <delete> <key> [expiration]
 memcache <increment|decrement> <key> [offset [expiration [flags]]]
 memcache <flush> [delay]
-memcache <status> [verbose]\n\n'
+memcache <status> [verbose]
+memcache <append|prepend> <key> <value>
+memcache <touch> <key> <expiration>
+memcache <where> <key>\n\n'
 

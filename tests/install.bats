@@ -45,7 +45,7 @@ int
 main(void)
 {
 	char line[256];
-	puts(fsmc_usage_line(0, 0, line, sizeof line));
+	puts(fsmc_usage_line(0, 0, line, sizeof line, NULL));
 	return (0);
 }
 PROG

@@ -137,6 +137,9 @@ test_errors(void)
 	    "[flags]]]\n"
 	    "memcache <flush> [delay]\n"
 	    "memcache <status> [verbose]\n"
+	    "memcache <append|prepend> <key> <value>\n"
+	    "memcache <touch> <key> <expiration>\n"
+	    "memcache <where> <key>\n"
 	    "\n");
 }
 

@@ -73,7 +73,7 @@ two_servers() {
 
 @test "status with an argument other than verbose is a usage error, exit 64" {
 	run -64 --separate-stderr fsmc_out status foo
-	out_is '-ERR\nmemcache <set|replace|add> <key> <value> [expiration [flags]]\nmemcache <get|getflags> <key>\nmemcache <delete> <key> [expiration]\nmemcache <increment|decrement> <key> [offset [expiration [flags]]]\nmemcache <flush> [delay]\nmemcache <status> [verbose]\n\n'
+	stdout_is "$USAGE"
 	[ "$stderr" = "fsmemcache: status: unknown argument 'foo'" ]
 }
 

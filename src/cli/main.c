@@ -99,11 +99,16 @@ help(void)
 	const char *p;
 	char line[256], left[64];
 	size_t i;
+	int ext, ext_shown = 0;
 
 	usage(stdout);
 	printf("\nCommands (names ignore case):\n");
-	for (i = 0; fsmc_usage_line(i, 1, line, sizeof line) != NULL; i++)
+	for (i = 0; fsmc_usage_line(i, 1, line, sizeof line, &ext) != NULL;
+	     i++) {
+		if (ext && !ext_shown++)
+			printf("\nExtensions, not in mod_memcache:\n");
 		printf("  %s\n", line);
+	}
 	printf("\nOptions:\n");
 	for (o = options; o->name != NULL; o++) {
 		if (o->letter < 256)

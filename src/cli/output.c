@@ -119,6 +119,10 @@ output_json(
 		case FSMC_REPLY_NUMBER:
 			printf(",\"value\":\"%" PRIu64 "\"", res->number);
 			break;
+		case FSMC_REPLY_TEXT:
+			fputs(",\"server\":", stdout);
+			json_string(stdout, res->value, res->valuelen);
+			break;
 		default:
 			break;
 		}

@@ -1,4 +1,4 @@
-/* The storage commands: set, replace and add. */
+/* The storage commands: set, replace, add, append and prepend. */
 
 #include "fsmc-int.h"
 
@@ -17,6 +17,14 @@ cmd_store(struct fsmc_call *call)
 		rc = memcached_replace(call->mc, a->key, a->keylen, a->value,
 		    a->valuelen, (time_t)a->expiration, a->flags);
 		break;
+	case FSMC_APPEND:
+		rc = memcached_append(
+		    call->mc, a->key, a->keylen, a->value, a->valuelen, 0, 0);
+		break;
+	case FSMC_PREPEND:
+		rc = memcached_prepend(
+		    call->mc, a->key, a->keylen, a->value, a->valuelen, 0, 0);
+		break;
 	default:
 		rc = memcached_set(call->mc, a->key, a->keylen, a->value,
 		    a->valuelen, (time_t)a->expiration, a->flags);
@@ -24,11 +32,12 @@ cmd_store(struct fsmc_call *call)
 	}
 	/*
 	 * The binary protocol says "exists" to an add and "not found" to a
-	 * replace where the text protocol says "not stored": one reply for
-	 * both.
+	 * replace, append or prepend where the text protocol says "not
+	 * stored": one reply for both.
 	 */
 	if ((call->cmd->op == FSMC_ADD && rc == MEMCACHED_DATA_EXISTS) ||
-	    (call->cmd->op == FSMC_REPLACE && rc == MEMCACHED_NOTFOUND))
+	    (call->cmd->op != FSMC_SET && call->cmd->op != FSMC_ADD &&
+		rc == MEMCACHED_NOTFOUND))
 		rc = MEMCACHED_NOTSTORED;
 	/* Sent without waiting for the reply (a session's pipe mode). */
 	if (rc == MEMCACHED_BUFFERED)

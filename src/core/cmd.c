@@ -26,20 +26,25 @@
  * Optional arguments nest: "kvef" with two required reads
  * "key value [expiration [flags]]".  Consecutive entries with the same
  * arguments share a usage line.  Entries that share a function switch
- * on op.  Keep in step with man/fsmemcache.1.
+ * on op.  Extensions, marked 1, are commands mod_memcache does not have;
+ * they come after its grammar.  Keep in step with man/fsmemcache.1.
  */
 /* clang-format off */
 const struct fsmc_cmd fsmc_cmds[] = {
-	{ "set",	FSMC_SET,	"kvef",	2, FSMC_REPLY_OK,	cmd_store },
-	{ "replace",	FSMC_REPLACE,	"kvef",	2, FSMC_REPLY_OK,	cmd_store },
-	{ "add",	FSMC_ADD,	"kvef",	2, FSMC_REPLY_OK,	cmd_store },
-	{ "get",	FSMC_GET,	"k",	1, FSMC_REPLY_VALUE,	cmd_get },
-	{ "getflags",	FSMC_GETFLAGS,	"k",	1, FSMC_REPLY_FLAGS,	cmd_get },
-	{ "delete",	FSMC_DELETE,	"ke",	1, FSMC_REPLY_OK,	cmd_delete },
-	{ "increment",	FSMC_INCREMENT,	"koef",	1, FSMC_REPLY_NUMBER,	cmd_arith },
-	{ "decrement",	FSMC_DECREMENT,	"koef",	1, FSMC_REPLY_NUMBER,	cmd_arith },
-	{ "flush",	FSMC_FLUSH,	"d",	0, FSMC_REPLY_OK,	cmd_flush },
-	{ "status",	FSMC_STATUS,	"w",	0, FSMC_REPLY_STATUS,	cmd_status },
+	{ "set",	FSMC_SET,	"kvef",	2, FSMC_REPLY_OK,	0, cmd_store },
+	{ "replace",	FSMC_REPLACE,	"kvef",	2, FSMC_REPLY_OK,	0, cmd_store },
+	{ "add",	FSMC_ADD,	"kvef",	2, FSMC_REPLY_OK,	0, cmd_store },
+	{ "get",	FSMC_GET,	"k",	1, FSMC_REPLY_VALUE,	0, cmd_get },
+	{ "getflags",	FSMC_GETFLAGS,	"k",	1, FSMC_REPLY_FLAGS,	0, cmd_get },
+	{ "delete",	FSMC_DELETE,	"ke",	1, FSMC_REPLY_OK,	0, cmd_delete },
+	{ "increment",	FSMC_INCREMENT,	"koef",	1, FSMC_REPLY_NUMBER,	0, cmd_arith },
+	{ "decrement",	FSMC_DECREMENT,	"koef",	1, FSMC_REPLY_NUMBER,	0, cmd_arith },
+	{ "flush",	FSMC_FLUSH,	"d",	0, FSMC_REPLY_OK,	0, cmd_flush },
+	{ "status",	FSMC_STATUS,	"w",	0, FSMC_REPLY_STATUS,	0, cmd_status },
+	{ "append",	FSMC_APPEND,	"kv",	2, FSMC_REPLY_OK,	1, cmd_store },
+	{ "prepend",	FSMC_PREPEND,	"kv",	2, FSMC_REPLY_OK,	1, cmd_store },
+	{ "touch",	FSMC_TOUCH,	"ke",	2, FSMC_REPLY_OK,	1, cmd_touch },
+	{ "where",	FSMC_WHERE,	"k",	1, FSMC_REPLY_TEXT,	1, cmd_where },
 	{ .name = NULL }
 };
 /* clang-format on */
@@ -78,10 +83,12 @@ append(char *buf, size_t len, const char *s)
 /*
  * Write the i-th usage line into buf: in grammar style, as mod_memcache
  * prints it ("memcache <get|getflags> <key>"), or in command-line style
- * ("get|getflags key").  Returns buf, or NULL past the last line.
+ * ("get|getflags key").  *ext, if not NULL, tells whether the line is an
+ * extension to mod_memcache's grammar.  Returns buf, or NULL past the
+ * last line.
  */
 const char *
-fsmc_usage_line(size_t i, int cli, char *buf, size_t len)
+fsmc_usage_line(size_t i, int cli, char *buf, size_t len, int *ext)
 {
 	const struct fsmc_cmd *cmd = fsmc_cmds, *first;
 	size_t line = 0;
@@ -93,12 +100,16 @@ fsmc_usage_line(size_t i, int cli, char *buf, size_t len)
 			return (NULL);
 		first = cmd;
 		while (cmd[1].name != NULL &&
-		    strcmp(cmd[1].args, first->args) == 0)
+		    strcmp(cmd[1].args, first->args) == 0 &&
+		    cmd[1].minargs == first->minargs &&
+		    cmd[1].ext == first->ext)
 			cmd++;
 		cmd++;
 		if (line++ == i)
 			break;
 	}
+	if (ext != NULL)
+		*ext = first->ext;
 	buf[0] = '\0';
 	append(buf, len, cli ? "" : "memcache <");
 	for (; first < cmd; first++) {

@@ -76,7 +76,11 @@ enum fsmc_op {
 	FSMC_INCREMENT,
 	FSMC_DECREMENT,
 	FSMC_FLUSH,
-	FSMC_STATUS
+	FSMC_STATUS,
+	FSMC_APPEND,
+	FSMC_PREPEND,
+	FSMC_TOUCH,
+	FSMC_WHERE
 };
 
 struct fsmc_call;
@@ -87,6 +91,7 @@ struct fsmc_cmd {
 	const char *args; /* argument kinds, see cmd.c */
 	int minargs;	  /* how many of args are required */
 	enum fsmc_reply reply;
+	int ext; /* not in mod_memcache's grammar */
 	enum fsmc_status (*exec)(struct fsmc_call *);
 };
 
@@ -143,5 +148,7 @@ enum fsmc_status cmd_delete(struct fsmc_call *);
 enum fsmc_status cmd_arith(struct fsmc_call *);
 enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
+enum fsmc_status cmd_touch(struct fsmc_call *);
+enum fsmc_status cmd_where(struct fsmc_call *);
 
 #endif

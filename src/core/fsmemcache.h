@@ -33,7 +33,8 @@ enum fsmc_reply {
 	FSMC_REPLY_VALUE,    /* raw value bytes */
 	FSMC_REPLY_FLAGS,    /* flags in lowercase hex */
 	FSMC_REPLY_NUMBER,   /* counter in unsigned decimal */
-	FSMC_REPLY_STATUS    /* library version and server list */
+	FSMC_REPLY_STATUS,   /* library version and server list */
+	FSMC_REPLY_TEXT	     /* a line of text (value), then "\n" */
 };
 
 struct fsmc_stat {
@@ -117,7 +118,7 @@ enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
 void fsmc_session_close(struct fsmc_session *);
 void fsmc_result_clear(struct fsmc_result *);
 int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
-const char *fsmc_usage_line(size_t, int, char *, size_t);
+const char *fsmc_usage_line(size_t, int, char *, size_t, int *);
 const char *fsmc_command_name(size_t);
 const char *fsmc_libmemcached_version(void);
 

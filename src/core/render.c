@@ -47,7 +47,7 @@ render_usage(struct out *o)
 	size_t i;
 
 	put(o, FSMC_STREAM_ERROR, "-ERR\n", 5);
-	for (i = 0; fsmc_usage_line(i, 0, line, sizeof line) != NULL; i++)
+	for (i = 0; fsmc_usage_line(i, 0, line, sizeof line, NULL) != NULL; i++)
 		putf(o, FSMC_STREAM_ERROR, "%s\n", line);
 	put(o, FSMC_STREAM_ERROR, "\n", 1);
 }
@@ -117,6 +117,10 @@ fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 		break;
 	case FSMC_REPLY_NUMBER:
 		putf(&o, FSMC_STREAM_REPLY, "%" PRIu64, res->number);
+		break;
+	case FSMC_REPLY_TEXT:
+		put(&o, FSMC_STREAM_REPLY, res->value, res->valuelen);
+		put(&o, FSMC_STREAM_REPLY, "\n", 1);
 		break;
 	default:
 		break;

@@ -210,7 +210,8 @@ api_syntax(switch_memory_pool_t *pool)
 	size_t i;
 
 	text[0] = '\0';
-	for (i = 0; fsmc_usage_line(i, 0, line, sizeof line) != NULL; i++) {
+	for (i = 0; fsmc_usage_line(i, 0, line, sizeof line, NULL) != NULL;
+	     i++) {
 		if (i > 0)
 			strncat(text, "\n", sizeof text - strlen(text) - 1);
 		strncat(text, line, sizeof text - strlen(text) - 1);
