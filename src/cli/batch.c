@@ -1,6 +1,7 @@
 /* Batch mode (-f): one command per line over one connection, with a summary. */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,6 +52,31 @@ struct pending {
 	struct fsmc_result res[GET_WINDOW];
 };
 
+/* The signal that asked a batch to stop, or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * SIGINT and SIGTERM end a batch between lines, with the summary so far.
+ * Without SA_RESTART a read waiting for input returns at once.
+ */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static double
 seconds_since(const struct timespec *t)
 {
@@ -72,6 +98,11 @@ fill(struct reader *r)
 	r->pos = 0;
 	r->end = n;
 	if (n == 0) {
+		/* A signal cut the read short: the input has not ended. */
+		if (ferror(r->fp) && errno == EINTR && stop_signal != 0) {
+			clearerr(r->fp);
+			return (0);
+		}
 		r->eof = 1;
 		return (ferror(r->fp) ? -1 : 0);
 	}
@@ -389,6 +420,7 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 
 	memset(&t, 0, sizeof t);
 	clock_gettime(CLOCK_MONOTONIC, &t.start);
+	catch_signals();
 	if (open_input(bo, &r) != 0) {
 		free(r.line);
 		return (EXIT_NOINPUT);
@@ -398,7 +430,10 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		free(r.line);
 		return (exit_status(res.status));
 	}
-	while (!stop && (ls = read_line(&r, &len)) != LINE_EOF) {
+	while (!stop && stop_signal == 0 &&
+	    (ls = read_line(&r, &len)) != LINE_EOF) {
+		if (stop_signal != 0)
+			break;
 		lineno++;
 		if (ls == LINE_ERROR) {
 			stop = flush_gets(s, &p, out, &t, bo->stop_on_error);
@@ -457,7 +492,7 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	}
 	fsmc_session_close(s);
 	progress(&t, &r, 1);
-	if (bo->verify && !stop) {
+	if (bo->verify && !stop && stop_signal == 0) {
 		if (rewind_input(&r) != 0) {
 			fprintf(stderr,
 			    "fsmemcache: %s: cannot read it again: %s\n",
@@ -466,6 +501,9 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		} else
 			verify(fc, &r, out, &t);
 	}
+	if (stop_signal != 0)
+		fprintf(stderr, "fsmemcache: stopped by signal %d\n",
+		    (int)stop_signal);
 	summary(bo, &t);
 	if (r.fp != stdin)
 		fclose(r.fp);
@@ -477,5 +515,8 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		    strerror(errno));
 		return (EXIT_INTERNAL);
 	}
+	/* As a shell reports a command that a signal ended. */
+	if (stop_signal != 0)
+		return (128 + stop_signal);
 	return (t.status);
 }
