@@ -104,7 +104,8 @@ lint: format-check
 	    --suppress=missingIncludeSystem --suppress=variableScope \
 	    -Isrc/core src tests/*.c
 	mandoc -Tlint -Wwarning man/fsmemcache.1 man/fsmemcache.cfg.5
-	shellcheck -s bash tests/helper.bash tests/demo.sh tests/bench.sh
+	shellcheck -s bash tests/helper.bash tests/demo.sh tests/bench.sh \
+	    etc/bash-completion/fsmemcache
 	shellcheck -s sh tests/install-deps.sh .ci/run
 	shellcheck tests/*.bats
 	@! grep -nE '\<(printf|fprintf|puts|perror|exit|abort|errx?|warnx?|syslog)\(' \
@@ -133,6 +134,9 @@ install: $(PROG) $(LIB) $(SHLIB) fsmemcache.pc
 	ln -sf $(SHLIB).$(SOVERSION) $(DESTDIR)$(LIBDIR)/$(SHLIB)
 	install -m 644 src/core/fsmemcache.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 fsmemcache.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 etc/bash-completion/fsmemcache \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 	install -m 644 man/fsmemcache.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/fsmemcache.cfg.5 $(DESTDIR)$(MANDIR)/man5/
 	test -f $(DESTDIR)$(SYSCONFDIR)/fsmemcache.cfg || \

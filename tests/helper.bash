@@ -161,5 +161,7 @@ memcache <flush> [delay]
 memcache <status> [verbose]
 memcache <append|prepend> <key> <value>
 memcache <touch> <key> <expiration>
-memcache <where> <key>\n\n'
+memcache <where> <key>
+memcache <keys> [prefix]
+memcache <health>\n\n'
 

@@ -28,6 +28,7 @@ setup_file() {
 	[ -f "$root/usr/lib/pkgconfig/fsmemcache.pc" ]
 	[ -f "$root/usr/share/man/man1/fsmemcache.1" ]
 	[ -f "$root/usr/share/man/man5/fsmemcache.cfg.5" ]
+	[ -f "$root/usr/share/bash-completion/completions/fsmemcache" ]
 	cmp "$root/etc/fsmemcache.cfg" "$BATS_TEST_DIRNAME/../etc/fsmemcache.cfg"
 }
 

@@ -140,6 +140,8 @@ test_errors(void)
 	    "memcache <append|prepend> <key> <value>\n"
 	    "memcache <touch> <key> <expiration>\n"
 	    "memcache <where> <key>\n"
+	    "memcache <keys> [prefix]\n"
+	    "memcache <health>\n"
 	    "\n");
 }
 

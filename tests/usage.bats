@@ -25,8 +25,8 @@ has_line() {
 	return 1
 }
 
-SYNOPSIS='usage: fsmemcache [-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] command [argument ...]
-       fsmemcache [-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] -e line
+SYNOPSIS='usage: fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]
+       fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] -e line
        fsmemcache [-hnqV] [-c file] [-p profile] [-s servers] [-t ms] [--json] [--pipe [--verify]] -f file'
 
 INVALID=$'-ERR INVALID ARGUMENTS\n'
@@ -111,8 +111,8 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 @test "-h prints the synopsis, every command and every option" {
 	run -0 --separate-stderr fsmc -h
 	[ "$stderr" = "" ]
-	[ "${lines[0]}" = "usage: fsmemcache [-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] command [argument ...]" ]
-	[ "${lines[1]}" = "       fsmemcache [-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] -e line" ]
+	[ "${lines[0]}" = "usage: fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]" ]
+	[ "${lines[1]}" = "       fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] -e line" ]
 	has_line "  set|replace|add key value [expiration [flags]]"
 	has_line "  get|getflags key"
 	has_line "  delete key [expiration]"

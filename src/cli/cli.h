@@ -29,8 +29,22 @@ struct batch_options {
 	int verify;
 };
 
+/* Thresholds of health; negative when not set. */
+struct health_limits {
+	double hit;	  /* hit ratio, percent: below is bad */
+	double evictions; /* per second: above is bad */
+	double memory;	  /* percent used: above is bad */
+};
+
+#define HEALTH_UNKNOWN 3
+
 /* batch.c */
 int batch_run(struct fsmc *, const struct batch_options *, struct output *);
+
+/* health.c */
+int health_parse_limits(const char *, struct health_limits *, char *, size_t);
+int health_output(FILE *, const struct fsmc_result *,
+    const struct health_limits *, const struct health_limits *);
 
 /* json.c */
 int json_utf8_valid(const unsigned char *, size_t);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,6 +26,8 @@
 #define OPT_STOP_ON_ERROR 259
 #define OPT_PIPE 260
 #define OPT_VERIFY 261
+#define OPT_WARN 262
+#define OPT_CRIT 263
 
 /* The options: getopt's tables and the help text are made from this. */
 /* clang-format off */
@@ -36,12 +40,18 @@ static const struct option_help {
 	{ OPT_BINARY, "binary", NULL,
 	    "use memcached's binary protocol, not the text protocol" },
 	{ 'c', "config", "FILE", "read the configuration from FILE" },
+	{ OPT_CRIT, "crit", "LIMITS",
+	    "health: CRITICAL beyond LIMITS, as hit=50,evictions=100,memory=98\n"
+	    "(hit ratio %, evictions per second, memory used %)" },
 	{ 'f', "file", "FILE",
 	    "run the commands of FILE, one a line (- for standard input),\n"
 	    "over one connection, with a summary on standard error" },
 	{ 'e', "execute", "LINE",
 	    "run LINE, split into words as FreeSWITCH splits API commands" },
 	{ 'h', "help", NULL, "show this help and exit" },
+	{ 'i', "interval", "SECONDS",
+	    "with -r: wait SECONDS (may be fractional) between runs; alone:\n"
+	    "repeat until interrupted" },
 	{ OPT_JSON, "json", NULL, "show each result as one line of JSON" },
 	{ 'n', "check-config", NULL,
 	    "check the configuration, print the settings in effect and\n"
@@ -58,6 +68,8 @@ static const struct option_help {
 	{ OPT_STOP_ON_ERROR, "stop-on-error", NULL,
 	    "with -f: stop at the first line that fails (exit status 64 or\n"
 	    "more)" },
+	{ 'r', "repeat", "COUNT",
+	    "run the command COUNT times (0: until interrupted)" },
 	{ 's', "servers", "LIST",
 	    "use the servers in LIST (\"host[:port], ...\") instead of the\n"
 	    "configuration's" },
@@ -68,6 +80,8 @@ static const struct option_help {
 	    "with --pipe: read every loaded key back afterwards and report\n"
 	    "each one missing or different" },
 	{ 'V', "version", NULL, "print the version and exit" },
+	{ OPT_WARN, "warn", "LIMITS",
+	    "health: WARNING beyond LIMITS (same form as --crit)" },
 	{ 'x', "stdin", NULL,
 	    "read the value of set, replace or add from standard input,\n"
 	    "byte for byte" },
@@ -75,8 +89,8 @@ static const struct option_help {
 };
 
 static const char *synopsis[] = {
-	"[-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] command [argument ...]",
-	"[-hnqVx] [-c file] [-p profile] [-s servers] [-t ms] -e line",
+	"[-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
+	"[-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] -e line",
 	"[-hnqV] [-c file] [-p profile] [-s servers] [-t ms] [--json] [--pipe [--verify]] -f file",
 	NULL,
 };
@@ -287,6 +301,88 @@ check_usage(const char *line, const char *file, const struct batch_options *bo,
 	return (NULL);
 }
 
+/* Parse a whole number of runs for -r. */
+static int
+parse_count(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return (*end != '\0' || errno == ERANGE ? -1 : 0);
+}
+
+/* Parse seconds for -i: a decimal number, fractions allowed. */
+static int
+parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	if ((*s < '0' || *s > '9') && *s != '.')
+		return (-1);
+	*out = strtod(s, &end);
+	return (*end != '\0' || *out > 86400 ? -1 : 0);
+}
+
+static void
+pause_for(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Whether the command is health, which has exit statuses of its own. */
+static int
+is_health(const char *line, int argc, char **argv)
+{
+	char *copy, *words[FSMC_MAX_TOKENS];
+	int n, yes;
+
+	if (line == NULL)
+		return (argc > 0 && strcasecmp(argv[0], "health") == 0);
+	if ((copy = strdup(line)) == NULL)
+		return (0);
+	n = fsmc_split_line(copy, words, FSMC_MAX_TOKENS);
+	yes = n > 0 && strcasecmp(words[0], "health") == 0;
+	free(copy);
+	return (yes);
+}
+
+/*
+ * Show the result of a single command and return its exit status;
+ * health is judged against the thresholds, and exits as a monitoring
+ * plugin does.
+ */
+static int
+show_single(struct output *out, const struct fsmc_result *res,
+    const struct health_limits *warn, const struct health_limits *crit)
+{
+	int status = exit_status(res->status);
+
+	if (res->reply == FSMC_REPLY_HEALTH) {
+		if (out->json)
+			output_result(out, res, 0);
+		status =
+		    health_output(out->json ? NULL : stdout, res, warn, crit);
+	} else
+		output_result(out, res, 0);
+	if (fflush(stdout) != 0 || out->failed) {
+		fprintf(stderr, "fsmemcache: standard output: %s\n",
+		    strerror(errno));
+		out->failed = 1;
+		return (EXIT_INTERNAL);
+	}
+	if (exit_status(res->status) >= EXIT_USAGE)
+		fprintf(stderr, "fsmemcache: %s\n", res->msg);
+	return (status);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -302,6 +398,11 @@ main(int argc, char **argv)
 	char *value = NULL, cfgbuf[4096];
 	size_t valuelen = 0;
 	int ch, from_stdin = 0, check = 0, status;
+	struct health_limits warn = { -1, -1, -1 }, crit = { -1, -1, -1 };
+	unsigned long repeat = 1, run;
+	int repeat_set = 0, interval_set = 0, health;
+	double interval = 0;
+	char why_buf[256];
 
 	memset(&fo, 0, sizeof fo);
 	memset(&bo, 0, sizeof bo);
@@ -370,6 +471,37 @@ main(int argc, char **argv)
 		case 'x':
 			from_stdin = 1;
 			break;
+		case 'r':
+			if (parse_count(optarg, &repeat) != 0) {
+				fprintf(stderr,
+				    "fsmemcache: -r: bad count '%s' (see "
+				    "fsmemcache -h)\n",
+				    optarg);
+				return (EXIT_USAGE);
+			}
+			repeat_set = 1;
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &interval) != 0) {
+				fprintf(stderr,
+				    "fsmemcache: -i: bad interval '%s' (see "
+				    "fsmemcache -h)\n",
+				    optarg);
+				return (EXIT_USAGE);
+			}
+			interval_set = 1;
+			break;
+		case OPT_WARN:
+		case OPT_CRIT:
+			if (health_parse_limits(optarg,
+				ch == OPT_WARN ? &warn : &crit, why_buf,
+				sizeof why_buf) != 0) {
+				fprintf(stderr, "fsmemcache: %s: %s\n",
+				    ch == OPT_WARN ? "--warn" : "--crit",
+				    why_buf);
+				return (HEALTH_UNKNOWN);
+			}
+			break;
 		case ':':
 			fprintf(stderr,
 			    "fsmemcache: option %s needs an argument "
@@ -413,7 +545,12 @@ main(int argc, char **argv)
 		}
 	}
 	fo.password = getenv("FSMEMCACHE_PASSWORD");
+	health = is_health(line, argc, argv);
 	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
+		if (health) {
+			printf("MEMCACHE UNKNOWN: %s\n", res.msg);
+			return (HEALTH_UNKNOWN);
+		}
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
 		return (exit_status(res.status));
 	}
@@ -437,21 +574,24 @@ main(int argc, char **argv)
 		return (EXIT_INTERNAL);
 	}
 
-	if (line != NULL)
-		fsmc_run_line(fc, line, value, valuelen, &res);
-	else
-		fsmc_run(fc, argc, argv, value, valuelen, &res);
-	status = exit_status(res.status);
+	if (interval_set && !repeat_set)
+		repeat = 0;
 	out.tty = isatty(STDOUT_FILENO);
-	output_result(&out, &res, 0);
-	if (fflush(stdout) != 0 || out.failed) {
-		fprintf(stderr, "fsmemcache: standard output: %s\n",
-		    strerror(errno));
-		status = EXIT_INTERNAL;
-	} else if (status >= EXIT_USAGE)
-		fprintf(stderr, "fsmemcache: %s\n", res.msg);
-
-	fsmc_result_clear(&res);
+	/* Repeated data replies each get their line, as in a batch. */
+	out.batch = repeat != 1;
+	status = 0;
+	for (run = 1; repeat == 0 || run <= repeat; run++) {
+		if (run > 1)
+			pause_for(interval);
+		if (line != NULL)
+			fsmc_run_line(fc, line, value, valuelen, &res);
+		else
+			fsmc_run(fc, argc, argv, value, valuelen, &res);
+		status = show_single(&out, &res, &warn, &crit);
+		fsmc_result_clear(&res);
+		if (status == EXIT_INTERNAL && out.failed)
+			break;
+	}
 	fsmc_close(fc);
 	free(value);
 	return (status);

@@ -90,6 +90,23 @@ json_status(const struct fsmc_result *res)
 	putchar(']');
 }
 
+static void
+json_keys(const struct fsmc_result *res)
+{
+	const struct fsmc_key *k;
+	size_t i;
+
+	fputs(",\"keys\":[", stdout);
+	for (i = 0; i < res->nkeys; i++) {
+		k = &res->keys[i];
+		printf("%s{\"exp\":%lld,\"size\":%llu", i > 0 ? "," : "",
+		    k->exp, k->size);
+		json_value(stdout, "key", k->name, k->len);
+		putchar('}');
+	}
+	putchar(']');
+}
+
 /*
  * One JSON object on one line: what ran, how it went and what it gave.
  * Counters are strings, as they may pass 2^53.
@@ -127,8 +144,12 @@ output_json(
 			break;
 		}
 	}
-	if (res->reply == FSMC_REPLY_STATUS && res->libversion != NULL)
+	if ((res->reply == FSMC_REPLY_STATUS ||
+		res->reply == FSMC_REPLY_HEALTH) &&
+	    res->libversion != NULL)
 		json_status(res);
+	if (res->reply == FSMC_REPLY_KEYS)
+		json_keys(res);
 	if (res->errtext != NULL && res->status != FSMC_OK) {
 		fputs(",\"error\":", stdout);
 		json_cstring(stdout, res->errtext);
@@ -140,6 +161,97 @@ output_json(
 	fputs("}\n", stdout);
 	if (ferror(stdout))
 		out->failed = 1;
+}
+
+/* Statistics an operator looks at first, shown first on a terminal. */
+static const char *key_stats[] = { "version", "uptime", "curr_connections",
+	"curr_items", "bytes", "limit_maxbytes", "get_hits", "get_misses",
+	"evictions", "cmd_get", "cmd_set", NULL };
+
+static const char *
+find_stat(const struct fsmc_server *srv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < srv->nstats; i++) {
+		if (strcmp(srv->stats[i].name, name) == 0)
+			return (srv->stats[i].value);
+	}
+	return (NULL);
+}
+
+static int
+is_key_stat(const char *name)
+{
+	const char **k;
+
+	for (k = key_stats; *k != NULL; k++) {
+		if (strcmp(*k, name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+static void
+stat_row(const struct fsmc_result *res, const char *name, int width)
+{
+	const char *v;
+	size_t i;
+
+	printf("%-24s", name);
+	for (i = 0; i < res->nservers; i++) {
+		v = res->servers[i].error != NULL ?
+		    "-" :
+		    find_stat(&res->servers[i], name);
+		printf(" %*s", width, v != NULL ? v : "");
+	}
+	putchar('\n');
+}
+
+/*
+ * status verbose on a terminal: the servers side by side, one column
+ * each, the statistics an operator reaches for first.  Piped output
+ * keeps the module's format.
+ */
+static void
+status_table(const struct fsmc_result *res)
+{
+	const struct fsmc_server *first = NULL;
+	char label[300];
+	const char **k;
+	size_t i, j;
+	int width = 12, n;
+
+	for (i = 0; i < res->nservers; i++) {
+		n = snprintf(label, sizeof label, "%s (%u)",
+		    res->servers[i].host, res->servers[i].port);
+		if (n > width)
+			width = n;
+		if (res->servers[i].error != NULL &&
+		    (int)strlen(res->servers[i].error) > width)
+			width = (int)strlen(res->servers[i].error);
+		if (first == NULL && res->servers[i].error == NULL)
+			first = &res->servers[i];
+	}
+	printf("Lib version: %s\n%-24s", res->libversion, "Servers:");
+	for (i = 0; i < res->nservers; i++) {
+		snprintf(label, sizeof label, "%s (%u)", res->servers[i].host,
+		    res->servers[i].port);
+		printf(" %*s", width, label);
+	}
+	putchar('\n');
+	printf("%-24s", "state");
+	for (i = 0; i < res->nservers; i++)
+		printf(" %*s", width,
+		    res->servers[i].error != NULL ? res->servers[i].error :
+						    "up");
+	putchar('\n');
+	for (k = key_stats; *k != NULL; k++)
+		stat_row(res, *k, width);
+	for (j = 0; first != NULL && j < first->nstats; j++) {
+		if (!is_key_stat(first->stats[j].name))
+			stat_row(res, first->stats[j].name, width);
+	}
 }
 
 /*
@@ -155,6 +267,11 @@ output_result(
 
 	if (out->json) {
 		output_json(out, res, line);
+		return;
+	}
+	if (out->tty && !out->batch && res->reply == FSMC_REPLY_STATUS &&
+	    res->verbose && res->libversion != NULL && res->nservers > 0) {
+		status_table(res);
 		return;
 	}
 	if (!(out->quiet && res->status == FSMC_OK &&

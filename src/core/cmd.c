@@ -21,6 +21,7 @@
  *	f  flags: hexadecimal, optional 0x, 32 bits
  *	o  offset: decimal 0 to 4294967295, default 1
  *	d  delay: decimal seconds, not negative
+ *	p  a key prefix: like a key, but may be empty
  *	w  the word "verbose"
  *
  * Optional arguments nest: "kvef" with two required reads
@@ -45,6 +46,8 @@ const struct fsmc_cmd fsmc_cmds[] = {
 	{ "prepend",	FSMC_PREPEND,	"kv",	2, FSMC_REPLY_OK,	1, cmd_store },
 	{ "touch",	FSMC_TOUCH,	"ke",	2, FSMC_REPLY_OK,	1, cmd_touch },
 	{ "where",	FSMC_WHERE,	"k",	1, FSMC_REPLY_TEXT,	1, cmd_where },
+	{ "keys",	FSMC_KEYS,	"p",	0, FSMC_REPLY_KEYS,	1, cmd_keys },
+	{ "health",	FSMC_HEALTH,	"",	0, FSMC_REPLY_HEALTH,	1, cmd_health },
 	{ .name = NULL }
 };
 /* clang-format on */
@@ -65,6 +68,8 @@ arg_name(char kind)
 		return ("offset");
 	case 'd':
 		return ("delay");
+	case 'p':
+		return ("prefix");
 	case 'w':
 		return ("verbose");
 	}
@@ -267,6 +272,19 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 				    NULL, MEMCACHED_BAD_KEY_PROVIDED);
 				return (fsmc_fail(call->res, FSMC_EDATA,
 				    cmd->name, "bad key %s: %s", q, why));
+			}
+			break;
+		case 'p':
+			a->key = *argv;
+			a->keylen = strlen(*argv);
+			if (a->keylen > 0 &&
+			    (why = bad_key(
+				 a->key, a->keylen, call->fc->nslen)) != NULL) {
+				fsmc_quote(a->key, a->keylen, q, sizeof q);
+				call->res->errtext = memcached_strerror(
+				    NULL, MEMCACHED_BAD_KEY_PROVIDED);
+				return (fsmc_fail(call->res, FSMC_EDATA,
+				    cmd->name, "bad prefix %s: %s", q, why));
 			}
 			break;
 		case 'v':

@@ -80,7 +80,9 @@ enum fsmc_op {
 	FSMC_APPEND,
 	FSMC_PREPEND,
 	FSMC_TOUCH,
-	FSMC_WHERE
+	FSMC_WHERE,
+	FSMC_KEYS,
+	FSMC_HEALTH
 };
 
 struct fsmc_call;
@@ -150,5 +152,7 @@ enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
+enum fsmc_status cmd_keys(struct fsmc_call *);
+enum fsmc_status cmd_health(struct fsmc_call *);
 
 #endif

@@ -70,6 +70,9 @@ fsmc_result_clear(struct fsmc_result *res)
 		free(res->servers[i].host);
 	}
 	free(res->servers);
+	for (i = 0; i < res->nkeys; i++)
+		free(res->keys[i].name);
+	free(res->keys);
 	memset(res, 0, sizeof *res);
 }
 

@@ -34,12 +34,21 @@ enum fsmc_reply {
 	FSMC_REPLY_FLAGS,    /* flags in lowercase hex */
 	FSMC_REPLY_NUMBER,   /* counter in unsigned decimal */
 	FSMC_REPLY_STATUS,   /* library version and server list */
-	FSMC_REPLY_TEXT	     /* a line of text (value), then "\n" */
+	FSMC_REPLY_TEXT,     /* a line of text (value), then "\n" */
+	FSMC_REPLY_KEYS,     /* one key a line */
+	FSMC_REPLY_HEALTH    /* status verbose, which front ends judge */
 };
 
 struct fsmc_stat {
 	char *name;
 	char *value;
+};
+
+struct fsmc_key {
+	char *name; /* without the namespace */
+	size_t len;
+	long long exp; /* Unix time, -1 for never */
+	unsigned long long size;
 };
 
 struct fsmc_server {
@@ -67,8 +76,11 @@ struct fsmc_result {
 	uint64_t number; /* increment, decrement */
 	int verbose;	 /* status verbose */
 	const char *libversion;
-	struct fsmc_server *servers; /* status */
+	struct fsmc_server *servers; /* status, health, keys */
 	size_t nservers;
+	struct fsmc_key *keys; /* keys */
+	size_t nkeys;
+	size_t keycap;
 	char msg[512]; /* one human line, no newline; empty on success */
 };
 

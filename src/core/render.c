@@ -91,15 +91,24 @@ int
 fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 {
 	struct out o = { write, ctx, 0 };
+	size_t i;
 
 	if (res->status == FSMC_EUSAGE) {
 		render_usage(&o);
 		return (o.failed ? -1 : 0);
 	}
-	if (res->reply == FSMC_REPLY_STATUS && res->libversion != NULL) {
+	if ((res->reply == FSMC_REPLY_STATUS ||
+		res->reply == FSMC_REPLY_HEALTH) &&
+	    res->libversion != NULL) {
 		render_status(&o, res);
 		return (o.failed ? -1 : 0);
 	}
+	if (res->reply == FSMC_REPLY_KEYS)
+		for (i = 0; i < res->nkeys; i++) {
+			put(&o, FSMC_STREAM_REPLY, res->keys[i].name,
+			    res->keys[i].len);
+			put(&o, FSMC_STREAM_REPLY, "\n", 1);
+		}
 	if (res->status != FSMC_OK) {
 		putf(&o, FSMC_STREAM_ERROR, "-ERR %s\n",
 		    res->errtext != NULL ? res->errtext : "");
