@@ -1,6 +1,7 @@
 /* Batch mode (-f): one command per line over one connection, with a summary. */
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@
 /* The input, read in chunks so that memory does not grow with it. */
 struct reader {
 	FILE *fp;
+	int fd;
+	/* Called before waiting for more input: send what is held back. */
+	void (*idle)(void *);
+	void *idle_ctx;
 	char chunk[65536];
 	size_t pos, end;
 	int eof;
@@ -87,26 +92,36 @@ seconds_since(const struct timespec *t)
 	    (double)(now.tv_nsec - t->tv_nsec) / 1e9);
 }
 
+/*
+ * Read what is there, waiting only when nothing is: input typed or
+ * piped slowly is run line by line, not once a chunk is full.  Before
+ * waiting, the idle hook sends what is held back (a run of gets,
+ * buffered sets) so that replies keep up with the input.
+ */
 static int
 fill(struct reader *r)
 {
-	size_t n;
+	struct pollfd pfd;
+	ssize_t n;
 
 	if (r->eof)
 		return (0);
-	n = fread(r->chunk, 1, sizeof r->chunk, r->fp);
+	pfd.fd = r->fd;
+	pfd.events = POLLIN;
+	if (r->idle != NULL && poll(&pfd, 1, 0) == 0)
+		r->idle(r->idle_ctx);
+	do
+		n = read(r->fd, r->chunk, sizeof r->chunk);
+	while (n < 0 && errno == EINTR && stop_signal == 0);
 	r->pos = 0;
-	r->end = n;
-	if (n == 0) {
-		/* A signal cut the read short: the input has not ended. */
-		if (ferror(r->fp) && errno == EINTR && stop_signal != 0) {
-			clearerr(r->fp);
-			return (0);
-		}
-		r->eof = 1;
-		return (ferror(r->fp) ? -1 : 0);
-	}
-	return (1);
+	r->end = n > 0 ? (size_t)n : 0;
+	if (n > 0)
+		return (1);
+	/* A signal cut the read short: the input has not ended. */
+	if (n < 0 && errno == EINTR)
+		return (0);
+	r->eof = 1;
+	return (n < 0 ? -1 : 0);
 }
 
 /*
@@ -360,7 +375,8 @@ open_input(const struct batch_options *bo, struct reader *r)
 		    stderr, "fsmemcache: %s: %s\n", bo->file, strerror(errno));
 		return (-1);
 	}
-	if (fstat(fileno(r->fp), &st) == 0) {
+	r->fd = fileno(r->fp);
+	if (fstat(r->fd, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "fsmemcache: %s: %s\n", bo->file,
 			    strerror(EISDIR));
@@ -388,16 +404,44 @@ static int
 rewind_input(struct reader *r)
 {
 	if (r->spool != NULL) {
-		fflush(r->spool);
+		if (fflush(r->spool) != 0)
+			return (-1);
+		if (r->fp != stdin)
+			fclose(r->fp);
 		r->fp = r->spool;
+		r->fd = fileno(r->spool);
 		r->spool = NULL;
 	}
-	if (fseek(r->fp, 0, SEEK_SET) != 0)
+	r->idle = NULL;
+	if (lseek(r->fd, 0, SEEK_SET) != 0)
 		return (-1);
 	r->pos = r->end = 0;
 	r->eof = 0;
 	r->offset = 0;
 	return (0);
+}
+
+/* What the idle hook needs to send what is held back. */
+struct idle_ctx {
+	struct fsmc_session *s;
+	struct pending *p;
+	struct output *out;
+	struct tally *t;
+	const struct batch_options *bo;
+	int stop;
+};
+
+static void
+on_idle(void *arg)
+{
+	struct idle_ctx *c = arg;
+	struct fsmc_result res;
+
+	if (flush_gets(c->s, c->p, c->out, c->t, c->bo->stop_on_error))
+		c->stop = 1;
+	if (c->bo->pipe && fsmc_session_flush(c->s, &res) != FSMC_OK)
+		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+	fflush(stdout);
 }
 
 /*
@@ -410,6 +454,7 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	static struct pending p;
 	struct fsmc_session *s;
 	struct fsmc_result res;
+	struct idle_ctx idle;
 	struct reader r;
 	struct tally t;
 	enum line_status ls;
@@ -430,9 +475,17 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		free(r.line);
 		return (exit_status(res.status));
 	}
+	idle.s = s;
+	idle.p = &p;
+	idle.out = out;
+	idle.t = &t;
+	idle.bo = bo;
+	idle.stop = 0;
+	r.idle = on_idle;
+	r.idle_ctx = &idle;
 	while (!stop && stop_signal == 0 &&
 	    (ls = read_line(&r, &len)) != LINE_EOF) {
-		if (stop_signal != 0)
+		if (stop_signal != 0 || (stop = idle.stop))
 			break;
 		lineno++;
 		if (ls == LINE_ERROR) {
@@ -484,6 +537,7 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		free(copy);
 		progress(&t, &r, 0);
 	}
+	r.idle = NULL;
 	flush_gets(s, &p, out, &t, 0);
 	if (bo->pipe && fsmc_session_sync(s, &res) != FSMC_OK) {
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);

@@ -126,6 +126,8 @@ enum fsmc_status fsmc_session_run_gets(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
 enum fsmc_status fsmc_session_check(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
+enum fsmc_status fsmc_session_flush(
+    struct fsmc_session *, struct fsmc_result *);
 enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
 void fsmc_session_close(struct fsmc_session *);
 void fsmc_result_clear(struct fsmc_result *);

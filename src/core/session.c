@@ -181,34 +181,41 @@ fsmc_session_run_gets(struct fsmc_session *s, size_t n, int *argcs,
 	return (FSMC_OK);
 }
 
+/* Send what a pipe session has buffered, without waiting for anything. */
+enum fsmc_status
+fsmc_session_flush(struct fsmc_session *s, struct fsmc_result *res)
+{
+	memcached_return_t rc;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = memcached_flush_buffers(s->mc)) == MEMCACHED_SUCCESS)
+		return (FSMC_OK);
+	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
+	    "sending buffered commands: %s", memcached_strerror(NULL, rc)));
+}
+
 /*
  * Send what a pipe session has buffered and wait until every server has
- * read it, so that what follows sees its effects.
+ * read it, so that what follows, on any connection, sees its effects.
+ * The barrier is a request with a reply after all the others on each
+ * connection.  Only noreply is switched off for it: switching buffering
+ * too would make libmemcached close the connections first, and the
+ * barrier would go out on new ones.
  */
 enum fsmc_status
 fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 {
 	memcached_return_t rc;
-	struct fsmc_call call;
 
 	memset(res, 0, sizeof *res);
 	rc = memcached_flush_buffers(s->mc);
 	if (rc == MEMCACHED_SUCCESS && s->pipe) {
 		memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
-		memcached_behavior_set(
-		    s->mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 0);
-		/* A request with a reply, after all the others, on each. */
 		rc = memcached_version(s->mc);
 		memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
-		memcached_behavior_set(
-		    s->mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
 	}
 	if (rc == MEMCACHED_SUCCESS)
 		return (FSMC_OK);
-	memset(&call, 0, sizeof call);
-	call.mc = s->mc;
-	call.res = res;
-	call.cmd = NULL;
 	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
 	    "sending buffered commands: %s", memcached_strerror(NULL, rc)));
 }

@@ -1,0 +1,620 @@
+#!/usr/bin/env bats
+# Batch mode (-f): replies in input order, messages, summary, exit status, --stop-on-error, --pipe, --verify, memory and reconnection.
+# shellcheck disable=SC2154 # bats' run --separate-stderr sets $stderr
+
+load helper
+
+setup_file() { mc_start; }
+teardown_file() { mc_stop; }
+
+# A run in the background that a test could not finish: end it.
+teardown() {
+	if [ -n "${BG_PID-}" ]; then
+		bg_finish
+	fi
+}
+
+# The summary, the last line of $stderr, in $SUMMARY, and the lines
+# before it in $ERRORS.
+split_stderr() {
+	SUMMARY=${stderr##*$'\n'}
+	ERRORS=
+	if [[ $stderr == *$'\n'* ]]; then
+		ERRORS=${stderr%$'\n'*}
+	fi
+}
+
+# Whether the summary counts N lines: A ok, B not found, C not stored and
+# D errors, with a time and a rate, and the counts add up to N.
+summary_is() {
+	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) ok, ([0-9]+) not found, ([0-9]+) not stored, ([0-9]+) errors; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	split_stderr
+	[[ $SUMMARY =~ $re ]]
+	[ "${BASH_REMATCH[1]}" = "$1" ]
+	[ "${BASH_REMATCH[2]}" = "$2" ]
+	[ "${BASH_REMATCH[3]}" = "$3" ]
+	[ "${BASH_REMATCH[4]}" = "$4" ]
+	[ "${BASH_REMATCH[5]}" = "$5" ]
+	[ $((BASH_REMATCH[2] + BASH_REMATCH[3] + BASH_REMATCH[4] + BASH_REMATCH[5])) -eq "${BASH_REMATCH[1]}" ]
+}
+
+# Whether the --pipe summary counts N lines: S sent and E errors.
+pipe_summary_is() {
+	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) sent, ([0-9]+) errors; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	split_stderr
+	[[ $SUMMARY =~ $re ]]
+	[ "${BASH_REMATCH[1]}" = "$1" ]
+	[ "${BASH_REMATCH[2]}" = "$2" ]
+	[ "${BASH_REMATCH[3]}" = "$3" ]
+}
+
+# Whether the --pipe --verify summary counts N lines: S sent, E errors,
+# V verified: M missing, D differ.
+verify_summary_is() {
+	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) sent, ([0-9]+) errors; verified ([0-9]+): ([0-9]+) missing, ([0-9]+) differ; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	split_stderr
+	[[ $SUMMARY =~ $re ]]
+	[ "${BASH_REMATCH[1]}" = "$1" ]
+	[ "${BASH_REMATCH[2]}" = "$2" ]
+	[ "${BASH_REMATCH[3]}" = "$3" ]
+	[ "${BASH_REMATCH[4]}" = "$4" ]
+	[ "${BASH_REMATCH[5]}" = "$5" ]
+	[ "${BASH_REMATCH[6]}" = "$6" ]
+}
+
+# Poll until the file's server holds key $1; give up after 5 seconds.
+wait_for_key() {
+	local deadline=$((SECONDS + 5))
+	until [[ $(mc_raw "get $1") == VALUE* ]]; do
+		if [ "$SECONDS" -gt "$deadline" ]; then
+			echo "key $1 did not reach the server within 5 s" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# Run a command in the background with its input from a FIFO that this
+# shell holds open for writing on fd 7: "bg_start file CMD..." gives
+# CMD the FIFO's path as its last argument, "bg_start stdin CMD..." gives
+# it the FIFO as standard input.  Its output goes to the files stdout
+# and stderr of the test's directory.
+bg_start() {
+	local how=$1
+	shift
+	FIFO=$BATS_TEST_TMPDIR/fifo
+	mkfifo "$FIFO"
+	exec 7<>"$FIFO"
+	if [ "$how" = file ]; then
+		"$@" "$FIFO" >"$BATS_TEST_TMPDIR/stdout" \
+		    2>"$BATS_TEST_TMPDIR/stderr" 3>&- 7>&- &
+	else
+		"$@" <"$FIFO" >"$BATS_TEST_TMPDIR/stdout" \
+		    2>"$BATS_TEST_TMPDIR/stderr" 3>&- 7>&- &
+	fi
+	BG_PID=$!
+}
+
+# Close the FIFO so that the background run reaches the end of its
+# input, and wait for it (5 seconds at most, then stop it): its exit
+# status in $BG_STATUS, its standard error in $stderr.
+bg_finish() {
+	local deadline=$((SECONDS + 5))
+	exec 7>&-
+	while kill -0 "$BG_PID" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
+		sleep 0.05
+	done
+	kill "$BG_PID" 2>/dev/null || true
+	BG_STATUS=0
+	wait "$BG_PID" || BG_STATUS=$?
+	BG_PID=
+	stderr=$(cat "$BATS_TEST_TMPDIR/stderr")
+}
+
+# The server's total_connections, this query's own included.
+connections() {
+	mc_stat total_connections | tr -d '\r'
+}
+
+# Replies and their order.
+
+@test "a mix of stores, gets and misses prints each reply in input order" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1 0 ff" "get ${k}a" "get ${k}missing" \
+	    "getflags ${k}a" "get ${k}b" "set ${k}b 2" "get ${k}b" \
+	    "increment ${k}c 5" "get ${k}a" >"$in"
+	run -1 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\n1\n-ERR NOT FOUND\nff\n-ERR NOT FOUND\n+OK\n2\n5\n1\n'
+	summary_is 9 7 2 0 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "a run of gets and getflags, hits and misses mixed, keeps input order" {
+	k=k$BATS_TEST_NUMBER
+	run -0 mc_raw "$(printf 'set %s 1 0 3\r\none' "${k}x")"
+	[ "$output" = "STORED" ]
+	run -0 mc_raw "$(printf 'set %s 2 0 3\r\ntwo' "${k}y")"
+	[ "$output" = "STORED" ]
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "get ${k}y" "get ${k}none" "getflags ${k}x" "get ${k}x" \
+	    "getflags ${k}none" "getflags ${k}y" "get ${k}y" >"$in"
+	run -1 --separate-stderr to_file fsmc -f "$in"
+	out_is 'two\n-ERR NOT FOUND\n1\none\n-ERR NOT FOUND\n2\ntwo\n'
+	summary_is 7 5 2 0 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "get of an empty value prints an empty line" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set $k ''" "get $k" "get $k" >"$in"
+	run -0 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\n\n\n'
+	summary_is 3 3 0 0 0
+}
+
+@test "set, add, replace, delete, decrement and flush print their replies" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "add ${k}a 1" "add ${k}a 2" "replace ${k}a 3" \
+	    "replace ${k}none 4" "delete ${k}a" "delete ${k}a" \
+	    "decrement ${k}n" "increment ${k}n 7" "decrement ${k}n 2" >"$in"
+	run -2 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\n-ERR NOT STORED\n+OK\n-ERR NOT STORED\n+OK\n-ERR NOT FOUND\n0\n7\n5\n'
+	summary_is 9 6 1 2 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "-f - reads the commands from standard input" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set $k from-stdin" "get $k" >"$in"
+	run -0 --separate-stderr to_file fsmc -f - <"$in"
+	out_is '+OK\nfrom-stdin\n'
+	summary_is 2 2 0 0 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "a last line without a newline is run" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf 'set %s v\nget %s' "$k" "$k" >"$in"
+	run -0 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\nv\n'
+	summary_is 2 2 0 0 0
+}
+
+@test "the whole run uses one connection" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}a" "get ${k}none" "increment ${k}n" \
+	    "getflags ${k}a" "delete ${k}a" "get ${k}a" "add ${k}b 2" >"$in"
+	before=$(connections)
+	run -1 --separate-stderr to_file fsmc -f "$in"
+	after=$(connections)
+	# one for fsmemcache, one for the query after it
+	[ $((after - before)) -eq 2 ]
+}
+
+# Splitting lines.
+
+@test "each line is split as -e splits it: quotes, escapes, ^^, CR LF, spaces" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 'This is a test'" "get ${k}a" \
+	    'set '"${k}b"' a\sb\tc' "get ${k}b" \
+	    "^^|set|${k}c|x y z" "get ${k}c" \
+	    $'   get '"${k}a"$' \t\r' >"$in"
+	run -0 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\nThis is a test\n+OK\na b\tc\n+OK\nx y z\nThis is a test\n'
+	summary_is 7 7 0 0 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "at most five words: the fifth is the rest of the line, as with -e" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	line="set $k v 0 ff extra"
+	printf '%s\n' "$line" >"$in"
+	run -65 --separate-stderr to_file fsmc -e "$line"
+	single=$stderr
+	cp "$BATS_TEST_TMPDIR/stdout" "$BATS_TEST_TMPDIR/single"
+	[ "$single" = "fsmemcache: set: bad flags 'ff extra': not a hexadecimal number from 0 to ffffffff" ]
+	run -65 --separate-stderr to_file fsmc -f "$in"
+	cmp "$BATS_TEST_TMPDIR/single" "$BATS_TEST_TMPDIR/stdout"
+	summary_is 1 0 0 0 1
+	[ "$ERRORS" = "fsmemcache: line 1: ${single#fsmemcache: }" ]
+	run -0 mc_raw "get $k"
+	[ "$output" = "END" ]
+}
+
+# Skipped lines, messages and the summary.
+
+@test "blank and comment lines are skipped and not counted, but keep line numbers" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "" "# a comment" "   # an indented comment" "set $k 1" \
+	    $' \t ' "#set ${k}x 1" "frob" >"$in"
+	run -64 --separate-stderr to_file fsmc -f "$in"
+	stdout_is "+OK"$'\n'"$USAGE"
+	summary_is 2 1 0 0 1
+	[ "$ERRORS" = "fsmemcache: line 7: unknown command 'frob'" ]
+	run -0 mc_raw "get ${k}x"
+	[ "$output" = "END" ]
+}
+
+@test "an input of only blank and comment lines runs nothing" {
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "" "# nothing" "   " >"$in"
+	run -0 --separate-stderr to_file fsmc -f "$in"
+	out_is ''
+	summary_is 0 0 0 0 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "errors get a line each on standard error, and the run goes on" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "set ${k}b 1 x" "frob" "get ${k}a" \
+	    "set ${k}c 3" >"$in"
+	run -65 --separate-stderr to_file fsmc -f "$in"
+	stdout_is $'+OK\n-ERR INVALID ARGUMENTS\n'"$USAGE"$'1\n+OK\n'
+	summary_is 5 3 0 0 2
+	[ "$ERRORS" = "fsmemcache: line 2: set: bad expiration 'x': not a decimal number of seconds from -2147483648 to 2147483647
+fsmemcache: line 3: unknown command 'frob'" ]
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "END" ]
+	run -0 mc_raw "get ${k}c"
+	[ "$output" = "$(printf 'VALUE %sc 0 1\n3\nEND' "$k")" ]
+}
+
+@test "a usage error in a run of gets is reported in its place" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}a" "get" "get ${k}a extra" "get ${k}a" >"$in"
+	run -64 --separate-stderr to_file fsmc -f "$in"
+	stdout_is $'+OK\n1\n'"$USAGE$USAGE"$'1\n'
+	summary_is 5 3 0 0 2
+	[ "$ERRORS" = "fsmemcache: line 3: get: too few arguments
+fsmemcache: line 4: get: too many arguments" ]
+}
+
+@test "the summary counts ok, not found, not stored and errors" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "add ${k}a 2" "get ${k}none" "delete ${k}none" \
+	    "increment ${k}a x" "get ${k}a" "replace ${k}none 1" >"$in"
+	run -65 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\n-ERR NOT STORED\n-ERR NOT FOUND\n-ERR NOT FOUND\n-ERR INVALID ARGUMENTS\n1\n-ERR NOT STORED\n'
+	summary_is 7 2 2 2 1
+	[ "$ERRORS" = "fsmemcache: line 5: increment: bad offset 'x': not a decimal number from 0 to 4294967295" ]
+}
+
+# Exit status: the highest of any line.
+
+@test "exit 0 when every line succeeds" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set $k 1" "get $k" >"$in"
+	run -0 --separate-stderr fsmc -f "$in"
+}
+
+@test "exit 1 for a miss" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}none" "get ${k}a" >"$in"
+	run -1 --separate-stderr fsmc -f "$in"
+}
+
+@test "exit 2 for add on an existing key, above a miss" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "add ${k}a 2" "get ${k}none" >"$in"
+	run -2 --separate-stderr fsmc -f "$in"
+}
+
+@test "exit 64 for a malformed line" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "get ${k}none" "set $k" "set ${k}b 1" >"$in"
+	run -64 --separate-stderr fsmc -f "$in"
+	split_stderr
+	[ "$ERRORS" = "fsmemcache: line 2: set: too few arguments" ]
+}
+
+@test "exit 65 for a bad number, whichever comes first" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "get ${k}none" "set ${k}a 1 0 zz" >"$in"
+	run -65 --separate-stderr fsmc -f "$in"
+	printf '%s\n' "set ${k}a 1 0 zz" "get ${k}none" >"$in"
+	run -65 --separate-stderr fsmc -f "$in"
+	printf '%s\n' "frob" "set ${k}a 1 0 zz" "add ${k}b 1" "add ${k}b 1" >"$in"
+	run -65 --separate-stderr fsmc -f "$in"
+	printf '%s\n' "set ${k}a 1 0 zz" "frob" >"$in"
+	run -65 --separate-stderr fsmc -f "$in"
+}
+
+# --stop-on-error
+
+@test "--stop-on-error stops at a malformed line, not at a miss" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}none" "frob" "set ${k}b 2" >"$in"
+	run -64 --separate-stderr to_file fsmc --stop-on-error -f "$in"
+	stdout_is $'+OK\n-ERR NOT FOUND\n'"$USAGE"
+	summary_is 3 1 1 0 1
+	[ "$ERRORS" = "fsmemcache: line 3: unknown command 'frob'" ]
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "END" ]
+}
+
+@test "--stop-on-error stops at a bad number" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1 x" "set ${k}b 2" >"$in"
+	run -65 --separate-stderr to_file fsmc --stop-on-error -f "$in"
+	out_is '-ERR INVALID ARGUMENTS\n'
+	summary_is 1 0 0 0 1
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "END" ]
+}
+
+@test "--stop-on-error stops at a malformed get among gets" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}a" "get" "get ${k}a" "set ${k}b 2" >"$in"
+	run -64 --separate-stderr to_file fsmc --stop-on-error -f "$in"
+	stdout_is $'+OK\n1\n'"$USAGE"
+	summary_is 3 2 0 0 1
+	[ "$ERRORS" = "fsmemcache: line 3: get: too few arguments" ]
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "END" ]
+}
+
+@test "--stop-on-error stops at a line holding a NUL byte" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf 'set %sa 1\nset %sn a\0b\nset %sb 2\n' "$k" "$k" "$k" >"$in"
+	run -65 --separate-stderr to_file fsmc --stop-on-error -f "$in"
+	out_is '+OK\n'
+	summary_is 2 1 0 0 1
+	[ "$ERRORS" = "fsmemcache: line 2: holds a NUL byte" ]
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "END" ]
+}
+
+@test "without --stop-on-error the lines after an error run" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "frob" "set ${k}b 2" >"$in"
+	run -64 --separate-stderr to_file fsmc -f "$in"
+	stdout_is "$USAGE"$'+OK\n'
+	summary_is 2 1 0 0 1
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "$(printf 'VALUE %sb 0 1\n2\nEND' "$k")" ]
+}
+
+# Lines that cannot be commands.
+
+@test "a line holding a NUL byte is an error, exit 65, and the run goes on" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf 'set %sa 1\nset %sn a\0b\nset %sb 2\n' "$k" "$k" "$k" >"$in"
+	run -65 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\n+OK\n'
+	summary_is 3 2 0 0 1
+	[ "$ERRORS" = "fsmemcache: line 2: holds a NUL byte" ]
+	run -0 mc_raw "get ${k}n"
+	[ "$output" = "END" ]
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "$(printf 'VALUE %sb 0 1\n2\nEND' "$k")" ]
+}
+
+@test "a line longer than 8 MiB is an error, exit 65; one of 8 MiB is not" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	# line 2: a comment of exactly 8 MiB; line 3: a set of 8 MiB and 1 byte
+	python3 -c '
+import sys
+k = sys.argv[1]
+mib8 = 8 * 1024 * 1024
+head = "set %sl " % k
+sys.stdout.write("set %sa 1\n" % k)
+sys.stdout.write("#" + "c" * (mib8 - 1) + "\n")
+sys.stdout.write(head + "x" * (mib8 + 1 - len(head)) + "\n")
+sys.stdout.write("set %sb 2\n" % k)
+' "$k" >"$in"
+	run -65 --separate-stderr to_file fsmc -f "$in"
+	out_is '+OK\n+OK\n'
+	summary_is 3 2 0 0 1
+	[ "$ERRORS" = "fsmemcache: line 3: longer than 8 MiB" ]
+	run -0 mc_raw "get ${k}l"
+	[ "$output" = "END" ]
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "$(printf 'VALUE %sb 0 1\n2\nEND' "$k")" ]
+}
+
+# The input file itself.
+
+@test "-f with a missing file: exit 66" {
+	run -66 --separate-stderr to_file fsmc -f "$BATS_TEST_TMPDIR/nosuch"
+	out_is ''
+	[ "$stderr" = "fsmemcache: $BATS_TEST_TMPDIR/nosuch: No such file or directory" ]
+}
+
+@test "-f with a directory: exit 66" {
+	run -66 --separate-stderr to_file fsmc -f "$BATS_TEST_TMPDIR"
+	out_is ''
+	[ "$stderr" = "fsmemcache: $BATS_TEST_TMPDIR: Is a directory" ]
+}
+
+# Options that do not go together.
+
+@test "usage errors: -f with command words, -e or -x; --pipe without -f; --verify without --pipe" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set $k from-the-file" >"$in"
+	for args in "-f|$in|get|$k" "-f|$in|-e|get $k" "-x|-f|$in" \
+	    "--pipe|set|$k|v" "--pipe|-e|set $k v" "--verify|-f|$in" \
+	    "--verify|--stop-on-error|-f|$in"; do
+		IFS='|' read -r -a argv <<<"$args"
+		run -64 --separate-stderr to_file fsmc "${argv[@]}"
+		out_is ''
+		[[ $stderr == "fsmemcache: "*" (see fsmemcache -h)" ]]
+		[[ $stderr != *$'\n'* ]]
+	done
+	run -0 mc_raw "get $k"
+	[ "$output" = "END" ]
+}
+
+# --pipe
+
+@test "--pipe sends set, add, replace and delete, prints nothing, and they are stored" {
+	k=k$BATS_TEST_NUMBER
+	run -0 mc_raw "$(printf 'set %s 0 0 3\r\nold' "${k}d")"
+	[ "$output" = "STORED" ]
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "add ${k}b 2" "replace ${k}a 3" \
+	    "delete ${k}d" "set ${k}f v 0 1f" >"$in"
+	run -0 --separate-stderr to_file fsmc --pipe -f "$in"
+	out_is ''
+	pipe_summary_is 5 5 0
+	[ "$ERRORS" = "" ]
+	run -0 mc_raw "get ${k}a ${k}b ${k}d ${k}f"
+	[ "$output" = "$(printf 'VALUE %sa 0 1\n3\nVALUE %sb 0 1\n2\nVALUE %sf 31 1\nv\nEND' "$k" "$k" "$k")" ]
+}
+
+@test "--pipe refuses a get line: exit 64, and the other lines are sent" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}a" "set ${k}b 2" >"$in"
+	run -64 --separate-stderr to_file fsmc --pipe -f "$in"
+	stdout_is "$USAGE"
+	pipe_summary_is 3 2 1
+	[ "$ERRORS" = "fsmemcache: line 2: get: needs its reply, so it cannot be pipelined (only set, add, replace and delete can)" ]
+	run -0 mc_raw "get ${k}a ${k}b"
+	[ "$output" = "$(printf 'VALUE %sa 0 1\n1\nVALUE %sb 0 1\n2\nEND' "$k" "$k")" ]
+}
+
+@test "--pipe uses one connection" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "set ${k}b 2" "delete ${k}a" >"$in"
+	before=$(connections)
+	run -0 --separate-stderr fsmc --pipe -f "$in"
+	after=$(connections)
+	# one for fsmemcache, one for the query after it
+	[ $((after - before)) -eq 2 ]
+}
+
+@test "--pipe with 30000 set lines completes (libmemcached 1.1.4 asserts when buffering without noreply)" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	seq 1 30000 | awk -v k="$k" '{ print "set " k "_" $1 " v" $1 }' >"$in"
+	run -0 --separate-stderr to_file fsmc --pipe -f "$in"
+	out_is ''
+	pipe_summary_is 30000 30000 0
+	[ "$ERRORS" = "" ]
+	run -0 mc_raw "get ${k}_1 ${k}_30000"
+	[ "$output" = "$(printf 'VALUE %s_1 0 2\nv1\nVALUE %s_30000 0 6\nv30000\nEND' "$k" "$k")" ]
+}
+
+@test "--pipe memory stays flat: 1,000,000 lines under 20 MiB, within 2 MiB of 10,000 lines" {
+	# A server of its own: a million keys would push out the others.
+	mc_spawn
+	big=$BATS_FILE_TMPDIR/1m.in
+	small=$BATS_TEST_TMPDIR/10k.in
+	seq 1 1000000 | awk '{ print "set m" $1 " value-" $1 }' >"$big"
+	head -n 10000 "$big" >"$small"
+	run -0 --separate-stderr env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss-big" \
+	    "$FSMC_BIN" -c "$FSMC_CFG" -s "127.0.0.1:$MC_PORT" --pipe -f "$big"
+	pipe_summary_is 1000000 1000000 0
+	run -0 --separate-stderr env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss-small" \
+	    "$FSMC_BIN" -c "$FSMC_CFG" -s "127.0.0.1:$MC_PORT" --pipe -f "$small"
+	pipe_summary_is 10000 10000 0
+	rss_big=$(cat "$BATS_TEST_TMPDIR/rss-big")
+	rss_small=$(cat "$BATS_TEST_TMPDIR/rss-small")
+	echo "peak RSS: $rss_big KiB for 1000000 lines, $rss_small KiB for 10000"
+	[ "$rss_big" -lt 20480 ]
+	diff=$((rss_big - rss_small))
+	[ "${diff#-}" -lt 2048 ]
+	rm -f "$big"
+	mc_kill "$MC_PID"
+}
+
+# --pipe --verify
+
+@test "--pipe --verify reads every key back: none missing, none different" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "# comment" "add ${k}b 2 0 ff" "set ${k}c 3" >"$in"
+	run -0 --separate-stderr to_file fsmc --pipe --verify -f "$in"
+	out_is ''
+	verify_summary_is 3 3 0 3 0 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "--pipe --verify from standard input verifies too" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "set ${k}b 2" "set ${k}c 3" >"$in"
+	run -0 --separate-stderr to_file fsmc --pipe --verify -f - <"$in"
+	out_is ''
+	verify_summary_is 3 3 0 3 0 0
+	[ "$ERRORS" = "" ]
+}
+
+@test "--pipe --verify reports a key deleted behind its back: exit 1" {
+	k=k$BATS_TEST_NUMBER
+	bg_start stdin fsmc --pipe --verify -f -
+	printf '%s\n' "set ${k}a 1" "set ${k}b 2" "set ${k}c 3" >&7
+	wait_for_key "${k}c"
+	run -0 mc_raw "delete ${k}b"
+	[ "$output" = "DELETED" ]
+	bg_finish
+	[ "$BG_STATUS" -eq 1 ]
+	out_is ''
+	verify_summary_is 3 3 0 3 1 0
+	[ "$ERRORS" = "fsmemcache: line 2: set ${k}b: missing after the load" ]
+}
+
+@test "--pipe --verify reports a value changed behind its back: exit 2" {
+	k=k$BATS_TEST_NUMBER
+	bg_start file fsmc --pipe --verify -f
+	printf '%s\n' "set ${k}a 1" "set ${k}b 2" "set ${k}c 3" >&7
+	wait_for_key "${k}c"
+	run -0 mc_raw "$(printf 'set %sb 0 0 5\r\nother' "$k")"
+	[ "$output" = "STORED" ]
+	bg_finish
+	[ "$BG_STATUS" -eq 2 ]
+	out_is ''
+	verify_summary_is 3 3 0 3 0 1
+	[ "$ERRORS" = "fsmemcache: line 2: set ${k}b: the server holds another value" ]
+}
+
+# Reconnection
+
+@test "a server restarted between two lines is connected to again" {
+	k=k$BATS_TEST_NUMBER
+	mc_spawn
+	bg_start file fsmc -s "127.0.0.1:$MC_PORT" -f
+	printf '%s\n' "set ${k}r1 a" >&7
+	wait_for_key "${k}r1"
+	mc_kill "$MC_PID"
+	args=(-l 127.0.0.1 -p "$MC_PORT" -U 0)
+	if [ "$(id -u)" -eq 0 ]; then args+=(-u root); fi
+	memcached "${args[@]}" >>"$BATS_FILE_TMPDIR/memcached.log" 2>&1 3>&- 7>&- &
+	pid=$!
+	echo "$pid" >>"$BATS_FILE_TMPDIR/memcached.pids"
+	wait_port "$MC_PORT" "$pid"
+	printf '%s\n' "set ${k}r2 b" "get ${k}r2" >&7
+	bg_finish
+	[ "$BG_STATUS" -eq 0 ]
+	out_is '+OK\n+OK\nb\n'
+	summary_is 3 3 0 0 0
+	mc_kill "$pid"
+}
