@@ -104,7 +104,8 @@ lint: format-check
 	    --suppress=missingIncludeSystem --suppress=variableScope \
 	    -Isrc/core src tests/*.c
 	mandoc -Tlint -Wwarning man/fsmemcache.1 man/fsmemcache.cfg.5
-	shellcheck -s bash tests/helper.bash tests/demo.sh tests/bench.sh \
+	shellcheck -x -s bash tests/helper.bash tests/demo.sh tests/bench.sh \
+	    tests/throwaway.sh \
 	    etc/bash-completion/fsmemcache
 	shellcheck -s sh tests/install-deps.sh .ci/run
 	shellcheck tests/*.bats

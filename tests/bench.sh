@@ -6,37 +6,12 @@ cd "$(dirname "$0")/.."
 FSMC=./fsmemcache
 N=${BENCH_LINES:-100000}
 RUNS=${BENCH_RUNS:-51}
-tmp=$(mktemp -d)
-pid=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-# A memcached on a free loopback port, with room for a million items.
-user=()
-if [ "$(id -u)" -eq 0 ]; then user=(-u root); fi
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	port=$((10000 + (RANDOM * 32768 + RANDOM) % 22000))
-	memcached -l 127.0.0.1 -p "$port" -U 0 -m 1024 "${user[@]}" \
-	    >"$tmp/memcached.log" 2>&1 &
-	pid=$!
-	deadline=$((SECONDS + 5))
-	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			break 2
-		fi
-		sleep 0.05
-	done
-	wait "$pid" 2>/dev/null || true
-	pid=""
-done
-[ -n "$pid" ] || { echo "bench: could not start memcached" >&2; exit 1; }
+# A memcached with room for a million items.
+# shellcheck source=tests/throwaway.sh
+. tests/throwaway.sh
+throwaway_memcached -m 1024
+tmp=$MC_TMP
+port=$MC_PORT
 server=127.0.0.1:$port
 cfg=$tmp/fsmemcache.cfg
 printf 'servers = "%s";\n' "$server" >"$cfg"

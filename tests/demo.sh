@@ -3,39 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-# Start memcached on a free loopback port: try ports until one binds.
-user=()
-if [ "$(id -u)" -eq 0 ]; then user=(-u root); fi
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	port=$((10000 + (RANDOM * 32768 + RANDOM) % 22000))
-	memcached -l 127.0.0.1 -p "$port" -U 0 "${user[@]}" \
-	    >"$tmp/memcached.log" 2>&1 &
-	pid=$!
-	deadline=$((SECONDS + 5))
-	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -le "$deadline" ]; do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			break 2
-		fi
-		sleep 0.05
-	done
-	wait "$pid" 2>/dev/null || true
-	pid=""
-done
-if [ -z "$pid" ]; then
-	echo "demo: could not start memcached" >&2
-	exit 1
-fi
+# shellcheck source=tests/throwaway.sh
+. tests/throwaway.sh
+# shellcheck disable=SC2119 # no extra memcached arguments
+throwaway_memcached
+tmp=$MC_TMP
+port=$MC_PORT
 printf 'servers = "127.0.0.1:%d";\n' "$port" >"$tmp/fsmemcache.cfg"
 
 # Show a command line, run it, and show its reply and exit status.  The
