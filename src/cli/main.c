@@ -403,6 +403,7 @@ main(int argc, char **argv)
 	int repeat_set = 0, interval_set = 0, health;
 	double interval = 0;
 	char why_buf[256];
+	const char *warn_spec = NULL, *crit_spec = NULL;
 
 	memset(&fo, 0, sizeof fo);
 	memset(&bo, 0, sizeof bo);
@@ -492,15 +493,10 @@ main(int argc, char **argv)
 			interval_set = 1;
 			break;
 		case OPT_WARN:
+			warn_spec = optarg;
+			break;
 		case OPT_CRIT:
-			if (health_parse_limits(optarg,
-				ch == OPT_WARN ? &warn : &crit, why_buf,
-				sizeof why_buf) != 0) {
-				fprintf(stderr, "fsmemcache: %s: %s\n",
-				    ch == OPT_WARN ? "--warn" : "--crit",
-				    why_buf);
-				return (HEALTH_UNKNOWN);
-			}
+			crit_spec = optarg;
 			break;
 		case ':':
 			fprintf(stderr,
@@ -546,6 +542,23 @@ main(int argc, char **argv)
 	}
 	fo.password = getenv("FSMEMCACHE_PASSWORD");
 	health = is_health(line, argc, argv);
+	if ((warn_spec != NULL || crit_spec != NULL) && !health) {
+		fprintf(stderr,
+		    "fsmemcache: --warn and --crit go with health (see "
+		    "fsmemcache -h)\n");
+		return (EXIT_USAGE);
+	}
+	/* Monitoring systems read the verdict on standard output. */
+	if (warn_spec != NULL &&
+	    health_parse_limits(warn_spec, &warn, why_buf, sizeof why_buf)) {
+		printf("MEMCACHE UNKNOWN: --warn: %s\n", why_buf);
+		return (HEALTH_UNKNOWN);
+	}
+	if (crit_spec != NULL &&
+	    health_parse_limits(crit_spec, &crit, why_buf, sizeof why_buf)) {
+		printf("MEMCACHE UNKNOWN: --crit: %s\n", why_buf);
+		return (HEALTH_UNKNOWN);
+	}
 	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
 		if (health) {
 			printf("MEMCACHE UNKNOWN: %s\n", res.msg);

@@ -300,19 +300,20 @@ again:
 			    "unexpected reply to lru_crawler metadump";
 			goto done;
 		}
+		/* The fields follow the key, which decoding shortens. */
 		key = line + 4;
-		key[strcspn(key, " ")] = '\0';
+		rest = key + strcspn(key, " ");
+		if (*rest != '\0')
+			*rest++ = '\0';
 		len = url_decode(key);
 		if (len < nslen || memcmp(key, ns, nslen) != 0 ||
 		    len - nslen < call->a.keylen ||
 		    memcmp(key + nslen, call->a.key, call->a.keylen) != 0)
 			continue;
-		rest = key + strlen(key) + 1;
-		exp =
-		    (v = field(rest, "exp")) != NULL ? strtoll(v, NULL, 10) : 0;
-		size = (v = field(rest, "size")) != NULL ?
-		    strtoull(v, NULL, 10) :
-		    0;
+		v = field(rest, "exp");
+		exp = v != NULL ? strtoll(v, NULL, 10) : -1;
+		v = field(rest, "size");
+		size = v != NULL ? strtoull(v, NULL, 10) : 0;
 		if (add_key(call->res, key + nslen, len - nslen, exp, size) !=
 		    0) {
 			*why = "out of memory";

@@ -1,0 +1,581 @@
+#!/usr/bin/env bats
+# The operator commands: health and its thresholds, keys, -r and -i, and status verbose on a terminal.
+# shellcheck disable=SC2154 # bats' run --separate-stderr sets $stderr
+
+load helper
+
+setup_file() {
+	mc_start
+	FILE_PID=$MC_PID
+	export FILE_PID
+}
+teardown_file() { mc_stop; }
+
+# Stop the servers the test started, at once: memcached takes about a
+# second to shut down on SIGTERM, and they hold nothing worth keeping.
+teardown() {
+	local pid pids
+	mapfile -t pids <"$BATS_FILE_TMPDIR/memcached.pids"
+	for pid in "${pids[@]}"; do
+		if [ "$pid" != "$FILE_PID" ]; then
+			kill -KILL "$pid" 2>/dev/null || true
+			mc_kill "$pid"
+		fi
+	done
+}
+
+# Use the configuration file $1.
+use_config() {
+	FSMC_CFG=$1
+}
+
+# A server of the test's own, with nothing in it, and a configuration
+# naming it; extra arguments go to memcached.  Sets MC_PORT, MC_PID and
+# FSMC_CFG.
+own_server() {
+	mc_spawn "$@"
+	FSMC_CFG=$BATS_TEST_TMPDIR/own-$MC_PORT.cfg
+	printf 'servers = "127.0.0.1:%d";\n' "$MC_PORT" >"$FSMC_CFG"
+}
+
+# A free port, as dead_port finds one, but without waiting the second
+# memcached takes to shut down on SIGTERM.
+free_port() {
+	mc_spawn
+	kill -KILL "$MC_PID"
+	mc_kill "$MC_PID"
+	echo "$MC_PORT"
+}
+
+# A configuration with a dead server first and the current server second.
+# Sets DEAD_PORT and FSMC_CFG.
+dead_first() {
+	local live=$MC_PORT
+	DEAD_PORT=$(free_port)
+	MC_PORT=$live
+	FSMC_CFG=$BATS_TEST_TMPDIR/dead-first.cfg
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d";\n' \
+	    "$DEAD_PORT" "$MC_PORT" >"$FSMC_CFG"
+}
+
+# Fill the current server (started with -m 2) until it evicts: 200 values
+# of 50,000 bytes over a 2 MiB cache.
+fill_server() {
+	local file=$BATS_TEST_TMPDIR/fill.txt value
+	value=$(head -c 50000 /dev/zero | tr '\0' x)
+	seq -f "set fill%g $value" 1 200 >"$file"
+	run -0 --separate-stderr fsmc --pipe -f "$file"
+	[ "$(mc_stat evictions)" -gt 0 ]
+}
+
+# The current server's memory use in health's form, e.g. 90.7.
+memory_pct() {
+	awk -v b="$(mc_stat bytes)" -v l="$(mc_stat limit_maxbytes)" \
+	    'BEGIN { printf "%.1f", 100 * b / l }'
+}
+
+# The pattern of health's line for a server that is up: port, hit ratio,
+# evictions, memory % and MiB, each already a pattern.
+up_re() {
+	local version
+	version=$(mc_stat version)
+	printf '^  127\\.0\\.0\\.1:%s up: version %s, uptime [0-9]+ s, [0-9]+ connections, hit ratio %s, %s evictions \\(%s/s\\), memory %s%% of %s MiB$' \
+	    "$1" "${version//./\\.}" "$2" "$3" "$4" "$5" "$6"
+}
+
+# The lines that to_file kept, in the array got; fails unless standard
+# output ends in a newline.
+kept_lines() {
+	local out=$BATS_TEST_TMPDIR/stdout
+	[ "$(tail -c 1 "$out" | od -An -c)" = "  \\n" ]
+	mapfile -t got <"$out"
+}
+
+# Whether the lines that to_file kept are the keys given, in any order.
+kept_keys_are() {
+	cmp <(LC_ALL=C sort "$BATS_TEST_TMPDIR/stdout") \
+	    <(printf '%s\n' "$@" | LC_ALL=C sort)
+}
+
+# The lines of the terminal's output that on_tty kept, in the array got.
+tty_lines() {
+	mapfile -t got <"$BATS_TEST_TMPDIR/tty"
+}
+
+# Milliseconds since the epoch.
+now_ms() {
+	local t=${EPOCHREALTIME//[!0-9]/}
+	echo $((t / 1000))
+}
+
+# Run fsmemcache on a terminal, as an operator would, with the output in
+# $BATS_TEST_TMPDIR/tty (carriage returns removed) and the exit status in
+# $status.  The terminal mixes standard error into it.
+on_tty() {
+	local cmd
+	cmd=$(printf '%q ' env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    "$FSMC_BIN" -c "$FSMC_CFG" "$@")
+	SHELL=/bin/bash script -qec "$cmd" /dev/null |
+	    tr -d '\r' >"$BATS_TEST_TMPDIR/tty"
+	return "${PIPESTATUS[0]}"
+}
+
+# ---- health ----
+
+@test "health of a fresh server: OK, exit 0, and a line of its figures" {
+	own_server
+	run -0 --separate-stderr fsmc_out health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -eq 2 ]
+	[ "${got[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[[ "${got[1]}" =~ $(up_re "$MC_PORT" n/a 0 '0\.00' '0\.0' 64) ]]
+}
+
+@test "health of two servers that are up: OK, one line each, in order" {
+	local first
+	own_server
+	first=$MC_PORT
+	mc_spawn
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d";\n' "$first" "$MC_PORT" \
+	    >"$FSMC_CFG"
+	run -0 --separate-stderr fsmc_out health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -eq 3 ]
+	[ "${got[0]}" = "MEMCACHE OK: 2 of 2 servers up" ]
+	[[ "${got[1]}" =~ $(up_re "$first" n/a 0 '0\.00' '0\.0' 64) ]]
+	[[ "${got[2]}" =~ $(up_re "$MC_PORT" n/a 0 '0\.00' '0\.0' 64) ]]
+}
+
+@test "health shows the hit ratio of the server's gets" {
+	own_server
+	run -0 fsmc set h1 v
+	run -0 fsmc get h1
+	run -1 fsmc get h1-missing
+	run -0 fsmc get h1
+	run -0 --separate-stderr fsmc_out health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${got[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[[ "${got[1]}" =~ $(up_re "$MC_PORT" '66\.7%' 0 '0\.00' '0\.0' 64) ]]
+}
+
+@test "health: a hit ratio below --warn is a WARNING, exit 1" {
+	own_server
+	run -0 fsmc set h2 v
+	run -0 fsmc get h2
+	run -1 fsmc get h2-missing
+	run -1 --separate-stderr fsmc_out --warn hit=60 health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -eq 2 ]
+	[ "${got[0]}" = "MEMCACHE WARNING: 127.0.0.1:$MC_PORT hit ratio 50.0% below 60%" ]
+	[[ "${got[1]}" =~ $(up_re "$MC_PORT" '50\.0%' 0 '0\.00' '0\.0' 64) ]]
+}
+
+@test "health: a hit ratio below --crit is CRITICAL, exit 2, whatever --warn says" {
+	own_server
+	run -0 fsmc set h3 v
+	run -0 fsmc get h3
+	run -1 fsmc get h3-missing
+	run -2 --separate-stderr fsmc_out --crit hit=60 health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -eq 2 ]
+	[ "${got[0]}" = "MEMCACHE CRITICAL: 127.0.0.1:$MC_PORT hit ratio 50.0% below 60%" ]
+	[[ "${got[1]}" =~ $(up_re "$MC_PORT" '50\.0%' 0 '0\.00' '0\.0' 64) ]]
+	run -2 --separate-stderr fsmc --warn hit=90 --crit hit=60 health
+	[ "${lines[0]}" = "MEMCACHE CRITICAL: 127.0.0.1:$MC_PORT hit ratio 50.0% below 60%" ]
+}
+
+@test "health: a hit ratio above both thresholds is OK, exit 0" {
+	own_server
+	run -0 fsmc set h4 v
+	run -0 fsmc get h4
+	run -1 fsmc get h4-missing
+	run -0 --separate-stderr fsmc --warn hit=50 --crit hit=40 health
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[ "$stderr" = "" ]
+}
+
+@test "health: memory used above --crit is CRITICAL, exit 2" {
+	local pct
+	own_server -m 2
+	fill_server
+	pct=$(memory_pct)
+	run -2 --separate-stderr fsmc_out --crit memory=50 health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -eq 2 ]
+	[ "${got[0]}" = "MEMCACHE CRITICAL: 127.0.0.1:$MC_PORT memory $pct% above 50%" ]
+	[[ "${got[1]}" =~ $(up_re "$MC_PORT" n/a "$(mc_stat evictions)" '[0-9]+\.[0-9]{2}' "${pct//./\\.}" 2) ]]
+}
+
+@test "health: memory used above --warn is a WARNING, exit 1" {
+	local pct
+	own_server -m 2
+	fill_server
+	pct=$(memory_pct)
+	run -1 --separate-stderr fsmc_out --warn memory=50 health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -eq 2 ]
+	[ "${got[0]}" = "MEMCACHE WARNING: 127.0.0.1:$MC_PORT memory $pct% above 50%" ]
+}
+
+@test "health: memory=0 makes any use of memory cross the threshold" {
+	own_server
+	run -0 --separate-stderr fsmc --crit memory=0 health
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	run -0 fsmc set h5 v
+	[ "$(mc_stat bytes)" -gt 0 ]
+	run -2 --separate-stderr fsmc_out --crit memory=0 health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${got[0]}" = "MEMCACHE CRITICAL: 127.0.0.1:$MC_PORT memory 0.0% above 0%" ]
+	run -1 --separate-stderr fsmc_out --warn memory=0 health
+	kept_lines
+	[ "${got[0]}" = "MEMCACHE WARNING: 127.0.0.1:$MC_PORT memory 0.0% above 0%" ]
+}
+
+@test "health: evictions per second above --warn are a WARNING, exit 1" {
+	own_server -m 2
+	fill_server
+	run -1 --separate-stderr fsmc_out --warn evictions=0 health
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -eq 2 ]
+	[[ "${got[0]}" =~ ^MEMCACHE\ WARNING:\ 127\.0\.0\.1:$MC_PORT\ [0-9]+\.[0-9]{2}\ evictions/s\ above\ 0$ ]]
+	[[ "${got[1]}" =~ $(up_re "$MC_PORT" n/a "$(mc_stat evictions)" '[0-9]+\.[0-9]{2}' '[0-9]+\.[0-9]' 2) ]]
+}
+
+@test "health: evictions per second above --crit are CRITICAL, exit 2" {
+	own_server -m 2
+	fill_server
+	run -2 --separate-stderr fsmc_out --crit evictions=0 health
+	[ "$stderr" = "" ]
+	kept_lines
+	[[ "${got[0]}" =~ ^MEMCACHE\ CRITICAL:\ 127\.0\.0\.1:$MC_PORT\ [0-9]+\.[0-9]{2}\ evictions/s\ above\ 0$ ]]
+	run -0 --separate-stderr fsmc --crit evictions=1000000 health
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+}
+
+@test "health: several problems are listed in one verdict, separated by '; '" {
+	local pct
+	own_server -m 2
+	fill_server
+	pct=$(memory_pct)
+	run -2 --separate-stderr fsmc_out --crit evictions=0,memory=50 health
+	kept_lines
+	[[ "${got[0]}" =~ ^MEMCACHE\ CRITICAL:\ 127\.0\.0\.1:$MC_PORT\ [0-9]+\.[0-9]{2}\ evictions/s\ above\ 0\;\ 127\.0\.0\.1:$MC_PORT\ memory\ ${pct//./\\.}%\ above\ 50%$ ]]
+}
+
+@test "health: bad thresholds are UNKNOWN on standard output, exit 3" {
+	local limits
+	for limits in hit=abc foo=1 hit=101 hit= hit memory=101 evictions=-1 \
+	    hit=50,bar=2; do
+		run -3 --separate-stderr fsmc_out --warn "$limits" health
+		stdout_is "MEMCACHE UNKNOWN: --warn: bad threshold in '$limits' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT)"$'\n'
+		[ "$stderr" = "" ]
+		run -3 --separate-stderr fsmc_out --crit "$limits" health
+		stdout_is "MEMCACHE UNKNOWN: --crit: bad threshold in '$limits' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT)"$'\n'
+		[ "$stderr" = "" ]
+	done
+}
+
+@test "--warn and --crit with a command other than health: usage, exit 64" {
+	run -64 --separate-stderr fsmc_out --warn hit=50 get "k$BATS_TEST_NUMBER"
+	stdout_is ""
+	[ "$stderr" = "fsmemcache: --warn and --crit go with health (see fsmemcache -h)" ]
+}
+
+@test "health with a missing configuration file: UNKNOWN on standard output, exit 3" {
+	use_config /nonexistent
+	run -3 --separate-stderr fsmc_out health
+	out_is 'MEMCACHE UNKNOWN: /nonexistent: No such file or directory\n'
+	[ "$stderr" = "" ]
+}
+
+@test "health with an argument: UNKNOWN, exit 3" {
+	run -3 --separate-stderr fsmc_out health extra
+	out_is 'MEMCACHE UNKNOWN: health: too many arguments\n'
+	[ "$stderr" = "fsmemcache: health: too many arguments" ]
+}
+
+@test "health of a dead server: CRITICAL, exit 2" {
+	local dead
+	dead=$(free_port)
+	use_config "$BATS_TEST_TMPDIR/dead.cfg"
+	printf 'servers = "127.0.0.1:%d";\n' "$dead" >"$BATS_TEST_TMPDIR/dead.cfg"
+	run -2 --separate-stderr fsmc_out health
+	out_is "MEMCACHE CRITICAL: 127.0.0.1:$dead down\n  127.0.0.1:$dead down: CONNECTION FAILURE\n"
+	[ "$stderr" = "fsmemcache: health: connection failure (127.0.0.1:$dead)" ]
+}
+
+@test "health with one server down and one up: CRITICAL, exit 2, both listed" {
+	own_server
+	dead_first
+	run -2 --separate-stderr fsmc_out health
+	[ "$stderr" = "fsmemcache: health: connection failure (127.0.0.1:$DEAD_PORT)" ]
+	kept_lines
+	[ "${#got[@]}" -eq 3 ]
+	[ "${got[0]}" = "MEMCACHE CRITICAL: 127.0.0.1:$DEAD_PORT down" ]
+	[ "${got[1]}" = "  127.0.0.1:$DEAD_PORT down: CONNECTION FAILURE" ]
+	[[ "${got[2]}" =~ $(up_re "$MC_PORT" n/a 0 '0\.00' '0\.0' 64) ]]
+}
+
+@test "health of a stopped server: CRITICAL, exit 2, within the timeouts" {
+	local start elapsed
+	own_server
+	kill -STOP "$MC_PID"
+	start=$(now_ms)
+	run -2 --separate-stderr to_file timeout 10 \
+	    env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    "$FSMC_BIN" -c "$FSMC_CFG" health
+	elapsed=$(($(now_ms) - start))
+	kill -CONT "$MC_PID"
+	out_is "MEMCACHE CRITICAL: 127.0.0.1:$MC_PORT down\n  127.0.0.1:$MC_PORT down: A TIMEOUT OCCURRED\n"
+	[ "$stderr" = "fsmemcache: health: timed out (127.0.0.1:$MC_PORT)" ]
+	# Timeouts of 1 s by default: well under 3 s.
+	[ "$elapsed" -lt 3000 ]
+}
+
+# ---- keys ----
+
+@test "keys lists every one of 10,000 keys loaded with --pipe" {
+	local expected=$BATS_TEST_TMPDIR/expected
+	own_server
+	seq 1 10000 | sed 's/.*/set bulk& value&/' >"$BATS_TEST_TMPDIR/load.txt"
+	run -0 --separate-stderr fsmc --pipe -f "$BATS_TEST_TMPDIR/load.txt"
+	seq -f 'bulk%g' 1 10000 | LC_ALL=C sort >"$expected"
+	run -0 --separate-stderr fsmc_out keys
+	[ "$stderr" = "" ]
+	run -0 cmp <(LC_ALL=C sort "$BATS_TEST_TMPDIR/stdout") "$expected"
+}
+
+@test "keys PREFIX lists only the keys that start with PREFIX" {
+	local k
+	own_server
+	for k in user:1 user:2 users xuser:3 session:1 user; do
+		run -0 fsmc set "$k" v
+	done
+	run -0 --separate-stderr fsmc_out keys user:
+	[ "$stderr" = "" ]
+	run -0 kept_keys_are user:1 user:2
+	run -0 --separate-stderr fsmc_out keys user
+	run -0 kept_keys_are user user:1 user:2 users
+}
+
+@test "keys with a prefix nothing starts with prints nothing, exit 0" {
+	run -0 --separate-stderr fsmc_out keys "nothing$BATS_TEST_NUMBER:"
+	stdout_is ""
+	[ "$stderr" = "" ]
+}
+
+@test "keys with a namespace: its keys without it, and no other keys" {
+	local k plain=$BATS_TEST_TMPDIR/plain.cfg
+	own_server
+	cp "$FSMC_CFG" "$plain"
+	printf 'namespace = "ns:";\n' >>"$FSMC_CFG"
+	for k in in1 in2 other; do
+		run -0 fsmc set "$k" v
+	done
+	for k in out1 nsx ns other2; do
+		run -0 "$FSMC_BIN" -c "$plain" set "$k" v
+	done
+	run -0 --separate-stderr fsmc_out keys
+	[ "$stderr" = "" ]
+	run -0 kept_keys_are in1 in2 other
+	run -0 --separate-stderr fsmc_out keys i
+	run -0 kept_keys_are in1 in2
+	run -0 --separate-stderr to_file "$FSMC_BIN" -c "$plain" keys ns:
+	run -0 kept_keys_are ns:in1 ns:in2 ns:other
+}
+
+@test "keys lists the keys of every server" {
+	local first n
+	own_server
+	first=$MC_PORT
+	mc_spawn
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d";\n' "$first" "$MC_PORT" \
+	    >"$FSMC_CFG"
+	for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		run -0 fsmc set "two$n" v
+	done
+	# Both servers hold some of them.
+	run -0 fsmc -s "127.0.0.1:$first" keys
+	[ "${#lines[@]}" -gt 0 ]
+	[ "${#lines[@]}" -lt 20 ]
+	run -0 --separate-stderr fsmc_out keys
+	[ "$stderr" = "" ]
+	run -0 kept_keys_are two{1..20}
+}
+
+@test "keys with a server down: the live server's keys, then the error, exit 69" {
+	own_server
+	run -0 fsmc set live1 v
+	dead_first
+	run -69 --separate-stderr fsmc_out keys
+	out_is 'live1\n-ERR SOME ERRORS WERE REPORTED\n'
+	[ "$stderr" = "fsmemcache: keys: connection refused (127.0.0.1:$DEAD_PORT)" ]
+}
+
+@test "keys returns keys with special characters exactly" {
+	own_server
+	local k
+	for k in 'a%b' 'café' 'x%41' '100%' 'k=v' 'p/q:r' 'plus+sign' '日本'; do
+		run -0 fsmc set "$k" v
+	done
+	run -0 --separate-stderr fsmc_out keys
+	[ "$stderr" = "" ]
+	run -0 kept_keys_are 'a%b' 'café' 'x%41' '100%' 'k=v' 'p/q:r' \
+	    'plus+sign' '日本'
+}
+
+# Check the JSON of keys in $BATS_TEST_TMPDIR/stdout: one object on one
+# line; prints each key sorted, with "never" or "future" for its
+# expiration and whether its size is above 0.
+json_keys_summary() {
+	python3 -c '
+import json, sys, time
+text = open(sys.argv[1], encoding="utf-8").read()
+assert text.endswith("\n") and text.count("\n") == 1, "not one line"
+d = json.loads(text)
+assert d["command"] == "keys" and d["status"] == "ok" and d["exit"] == 0, d
+now = time.time()
+for k in sorted(d["keys"], key=lambda k: k["key"]):
+    assert set(k) == {"exp", "size", "key"}, k
+    exp = "never" if k["exp"] == -1 else "future" if k["exp"] > now else k["exp"]
+    print(k["key"], exp, "size>0" if k["size"] > 0 else k["size"])
+' "$BATS_TEST_TMPDIR/stdout"
+}
+
+@test "--json keys: one object with each key's expiration and size" {
+	own_server
+	run -0 fsmc set forever v
+	run -0 fsmc set later v 1000
+	run -0 --separate-stderr fsmc_out --json keys
+	[ "$stderr" = "" ]
+	run -0 json_keys_summary
+	[ "$output" = $'forever never size>0\nlater future size>0' ]
+}
+
+@test "--json keys: expiration and size also for keys with special characters" {
+	own_server
+	run -0 fsmc set user:1 v
+	run -0 fsmc set 'a%b' v 1000
+	run -0 fsmc set 'café' v
+	run -0 --separate-stderr fsmc_out --json keys
+	[ "$stderr" = "" ]
+	run -0 json_keys_summary
+	[ "$output" = $'a%b future size>0\ncafé never size>0\nuser:1 never size>0' ]
+}
+
+# ---- -r and -i ----
+
+@test "-r 3 runs the command three times, each reply on its line" {
+	run -0 --separate-stderr fsmc_out -r 3 increment "c$BATS_TEST_NUMBER"
+	out_is '1\n2\n3\n'
+	[ "$stderr" = "" ]
+}
+
+@test "-r 1 prints as without -r: a value without a newline" {
+	run -0 fsmc set "r$BATS_TEST_NUMBER" v
+	run -0 --separate-stderr fsmc_out -r 1 get "r$BATS_TEST_NUMBER"
+	out_is 'v'
+}
+
+@test "-r 3 -i 0.2 waits 0.2 s between runs" {
+	local start elapsed k=r$BATS_TEST_NUMBER
+	run -0 fsmc set "$k" v
+	start=$(now_ms)
+	run -0 --separate-stderr fsmc_out -r 3 -i 0.2 get "$k"
+	elapsed=$(($(now_ms) - start))
+	out_is 'v\nv\nv\n'
+	[ "$stderr" = "" ]
+	[ "$elapsed" -ge 400 ]
+}
+
+@test "-i alone repeats until interrupted" {
+	local k=r$BATS_TEST_NUMBER
+	run -0 fsmc set "$k" v
+	run -124 --separate-stderr to_file timeout -s INT 1 \
+	    env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    "$FSMC_BIN" -c "$FSMC_CFG" -i 0.1 get "$k"
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -ge 3 ]
+	run -1 grep -c -v -x v "$BATS_TEST_TMPDIR/stdout"
+	[ "$output" = 0 ]
+}
+
+@test "-r 0 repeats until interrupted" {
+	local k=r$BATS_TEST_NUMBER
+	run -0 fsmc set "$k" v
+	run -124 --separate-stderr to_file timeout -s INT 0.5 \
+	    env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    "$FSMC_BIN" -c "$FSMC_CFG" -r 0 get "$k"
+	[ "$stderr" = "" ]
+	kept_lines
+	[ "${#got[@]}" -ge 3 ]
+	run -1 grep -c -v -x v "$BATS_TEST_TMPDIR/stdout"
+	[ "$output" = 0 ]
+}
+
+@test "a bad -r count or -i interval is a usage error, exit 64" {
+	local arg
+	for arg in abc -1 1.5 ''; do
+		run -64 --separate-stderr fsmc_out -r "$arg" get k
+		stdout_is ""
+		[ "$stderr" = "fsmemcache: -r: bad count '$arg' (see fsmemcache -h)" ]
+	done
+	for arg in -1 abc 1x ''; do
+		run -64 --separate-stderr fsmc_out -i "$arg" get k
+		stdout_is ""
+		[ "$stderr" = "fsmemcache: -i: bad interval '$arg' (see fsmemcache -h)" ]
+	done
+}
+
+# ---- status verbose on a terminal ----
+
+@test "status verbose on a terminal is a table with the server's column" {
+	local out=$BATS_TEST_TMPDIR/tty version
+	run -0 on_tty status verbose
+	tty_lines
+	[ "${got[0]}" = "Lib version: $(lib_version)" ]
+	[[ "${got[1]}" =~ ^Servers:\ +127\.0\.0\.1\ \($MC_PORT\)$ ]]
+	[[ "${got[2]}" =~ ^state\ +up$ ]]
+	version=$(mc_stat version)
+	[[ "${got[3]}" =~ ^version\ +${version//./\\.}$ ]]
+	[[ "${got[4]}" =~ ^uptime\ +[0-9]+$ ]]
+	run -0 grep -c -E "^pid +$MC_PID\$" "$out"
+	[ "$output" = 1 ]
+	run -1 grep -c -E '^ ' "$out"
+	[ "$output" = 0 ]
+}
+
+@test "status verbose piped keeps the module's format" {
+	run -0 --separate-stderr fsmc_out status verbose
+	kept_lines
+	[ "${got[2]}" = "  127.0.0.1 ($MC_PORT)" ]
+	[ "${got[3]}" = "    pid: $MC_PID" ]
+}
+
+@test "status verbose on a terminal with a dead server: its state and '-' cells, exit 69" {
+	local out=$BATS_TEST_TMPDIR/tty n last version
+	dead_first
+	run -69 on_tty status verbose
+	tty_lines
+	last=$((${#got[@]} - 1))
+	[[ "${got[1]}" =~ ^Servers:\ +127\.0\.0\.1\ \($DEAD_PORT\)\ +127\.0\.0\.1\ \($MC_PORT\)$ ]]
+	[[ "${got[2]}" =~ ^state\ +CONNECTION\ FAILURE\ +up$ ]]
+	version=$(mc_stat version)
+	[[ "${got[3]}" =~ ^version\ +-\ +${version//./\\.}$ ]]
+	[[ "${got[4]}" =~ ^uptime\ +-\ +[0-9]+$ ]]
+	# Every statistic row has "-" for the dead server.
+	for ((n = 3; n < last; n++)); do
+		[[ "${got[n]}" =~ ^[a-z0-9_:]+\ +-\ +[^\ ]+$ ]]
+	done
+	[ "${got[last]}" = "fsmemcache: status: connection failure (127.0.0.1:$DEAD_PORT)" ]
+}
