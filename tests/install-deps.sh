@@ -5,7 +5,9 @@ set -eu
 
 packages="gcc make pkg-config libc6-dev libmemcached-dev libconfig-dev
 memcached bats mandoc cppcheck clang-format shellcheck bsdutils
-sasl2-bin libsasl2-modules libmemcached-tools netcat-openbsd time"
+sasl2-bin libsasl2-modules libmemcached-tools netcat-openbsd time
+python3-pylibmc python3-pymemcache php-cli php-memcached ruby ruby-dalli
+nutcracker"
 
 missing=""
 for p in $packages; do

@@ -21,6 +21,8 @@
 #define DEFAULT_CONNECT_MS 1000
 #define DEFAULT_IO_MS 1000
 #define TIMEOUT_MS_MAX 3600000
+/* Copies beyond the first; each needs a server of its own. */
+#define REPLICAS_MAX 15
 
 struct named {
 	const char *name;
@@ -50,8 +52,8 @@ static const struct named hashes[] = {
 };
 
 static const char *top_settings[] = { "servers", "namespace", "protocol",
-	"distribution", "hash", "timeouts", "failover", "tcp_nodelay", "sasl",
-	"profiles", NULL };
+	"distribution", "hash", "replicas", "timeouts", "failover",
+	"tcp_nodelay", "sasl", "profiles", NULL };
 static const char *timeout_settings[] = { "connect_ms", "io_ms", "retry_s",
 	NULL };
 static const char *failover_settings[] = { "remove_failed_servers",
@@ -223,6 +225,7 @@ fsmc_settings_free(struct fsmc_settings *st)
 	free(st->servers);
 	free(st->ns);
 	free(st->sasl_user);
+	free(st->profiles);
 	if (st->sasl_password != NULL) {
 		memset(st->sasl_password, 0, strlen(st->sasl_password));
 		free(st->sasl_password);
@@ -334,8 +337,11 @@ parse_server_string(const struct where *w, const config_setting_t *s,
     struct fsmc_settings *st, const char *list)
 {
 	const char *e, *end;
-	size_t len;
+	size_t i, len;
 
+	/* -s replaces the file's servers. */
+	for (i = 0; i < st->nservers; i++)
+		free(st->servers[i].host);
 	st->nservers = 0;
 	for (e = list; *e != '\0'; e = *end != '\0' ? end + 1 : end) {
 		if ((end = strchr(e, ',')) == NULL)
@@ -575,6 +581,10 @@ parse_level(const struct where *w, struct fsmc_settings *st,
 			    "\"%s\" is not built into this libmemcached",
 			    hashes[st->hash].name));
 	}
+	if ((s = config_setting_get_member(g, "replicas")) != NULL &&
+	    want_int(w, s, "replicas", 0, REPLICAS_MAX, &st->replicas) !=
+		FSMC_OK)
+		return (w->res->status);
 	if ((s = config_setting_get_member(g, "timeouts")) != NULL) {
 		if (!config_setting_is_group(s))
 			return (bad(w, s, "timeouts",
@@ -616,6 +626,21 @@ parse_level(const struct where *w, struct fsmc_settings *st,
 	if ((s = config_setting_get_member(g, "sasl")) != NULL &&
 	    parse_sasl(w, st, s) != FSMC_OK)
 		return (w->res->status);
+	return (FSMC_OK);
+}
+
+/* Remember a profile's name, for -n (and so for shell completion). */
+static enum fsmc_status
+add_profile_name(
+    struct fsmc_settings *st, const char *name, struct fsmc_result *res)
+{
+	size_t used = st->profiles != NULL ? strlen(st->profiles) : 0;
+	char *p;
+
+	if ((p = realloc(st->profiles, used + strlen(name) + 2)) == NULL)
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	snprintf(p + used, strlen(name) + 2, "%s%s", used > 0 ? " " : "", name);
+	st->profiles = p;
 	return (FSMC_OK);
 }
 
@@ -683,7 +708,9 @@ parse_file(struct fsmc_settings *st, const struct fsmc_options *opts,
 		memset(&scratch, 0, sizeof scratch);
 		parse_level(&w, &scratch, p, 0);
 		fsmc_settings_free(&scratch);
-		if (res->status != FSMC_OK)
+		if (res->status != FSMC_OK ||
+		    add_profile_name(st, config_setting_name(p), res) !=
+			FSMC_OK)
 			goto done;
 	}
 	if (opts->profile != NULL) {
@@ -709,6 +736,32 @@ parse_file(struct fsmc_settings *st, const struct fsmc_options *opts,
 done:
 	config_destroy(&cfg);
 	return (res->status);
+}
+
+/*
+ * libmemcached copies a set to the servers after the key's own, in list
+ * order, and reads those copies only in the binary protocol.
+ */
+static enum fsmc_status
+check_replicas(struct fsmc_settings *st, const struct fsmc_options *opts,
+    struct fsmc_result *res)
+{
+	const char *file =
+	    opts->config_file != NULL ? opts->config_file : "replicas";
+
+	if (st->replicas == 0)
+		return (FSMC_OK);
+	if ((size_t)st->replicas >= st->nservers)
+		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+		    "%s: replicas: %d %s need at least %d servers, not %zu",
+		    file, st->replicas, st->replicas > 1 ? "copies" : "copy",
+		    st->replicas + 1, st->nservers));
+	if (!st->binary && st->protocol_line != 0)
+		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+		    "%s:%d: protocol: replicas need the binary protocol", file,
+		    st->protocol_line));
+	st->binary = 1;
+	return (FSMC_OK);
 }
 
 /*
@@ -768,7 +821,7 @@ fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
 			    opts->config_file, st->protocol_line));
 		st->binary = 1;
 	}
-	return (FSMC_OK);
+	return (check_replicas(st, opts, res));
 }
 
 static memcached_return_t
@@ -780,13 +833,20 @@ set_behavior(memcached_st *mc, memcached_behavior_t b, uint64_t value,
 	return (memcached_behavior_set(mc, b, value));
 }
 
+/*
+ * The distribution, set before any server is added, as pylibmc and PHP
+ * set theirs: libmemcached makes a consistent distribution weighted
+ * when a server of weight 2 or more is added to it, so "ketama" with
+ * weights places keys as pylibmc's {"ketama": True} with the same
+ * weights.  "ketama-weighted" is PHP's Memcached::OPT_LIBKETAMA_COMPATIBLE
+ * (libmemcached's KETAMA_WEIGHTED: MD5 for keys and points).  A hash
+ * other than "default" replaces the one the distribution chose.
+ */
 static memcached_return_t
-set_behaviors(const struct fsmc_settings *st, memcached_st *mc)
+set_distribution(const struct fsmc_settings *st, memcached_st *mc)
 {
 	memcached_return_t rc = MEMCACHED_SUCCESS;
 
-	rc = set_behavior(
-	    mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, (uint64_t)st->binary, rc);
 	if (st->distribution == FSMC_DIST_KETAMA)
 		rc = set_behavior(mc, MEMCACHED_BEHAVIOR_KETAMA, 1, rc);
 	else if (st->distribution == FSMC_DIST_KETAMA_WEIGHTED)
@@ -795,6 +855,36 @@ set_behaviors(const struct fsmc_settings *st, memcached_st *mc)
 	if (st->hash != 0)
 		rc = set_behavior(mc, MEMCACHED_BEHAVIOR_HASH,
 		    (uint64_t)hashes[st->hash].value, rc);
+	return (rc);
+}
+
+/*
+ * The weight a server is added with.  libmemcached's memcached_clone()
+ * keeps the weighted continuum of KETAMA_WEIGHTED only when some server
+ * weighs 2 or more (1.1.4: it recomputes the flag from the weights), and
+ * every command runs on a clone; so with "ketama-weighted" each weight
+ * is doubled.  Only the ratios of the weights place keys, and those do
+ * not change.
+ */
+static uint32_t
+library_weight(
+    const struct fsmc_settings *st, const struct fsmc_server_conf *sc)
+{
+	if (st->distribution == FSMC_DIST_KETAMA_WEIGHTED)
+		return ((uint32_t)sc->weight * 2);
+	return ((uint32_t)sc->weight);
+}
+
+static memcached_return_t
+set_behaviors(const struct fsmc_settings *st, memcached_st *mc)
+{
+	memcached_return_t rc = MEMCACHED_SUCCESS;
+
+	rc = set_behavior(
+	    mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, (uint64_t)st->binary, rc);
+	/* libmemcached copies sets and deletes in the binary protocol only. */
+	rc = set_behavior(mc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS,
+	    (uint64_t)st->replicas, rc);
 	rc = set_behavior(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
 	    (uint64_t)st->connect_ms, rc);
 	rc = set_behavior(
@@ -827,17 +917,18 @@ fsmc_settings_apply(
     const struct fsmc_settings *st, memcached_st *mc, struct fsmc_result *res)
 {
 	const struct fsmc_server_conf *sc;
-	memcached_return_t rc = MEMCACHED_SUCCESS;
+	memcached_return_t rc;
 	size_t i;
 
+	rc = set_distribution(st, mc);
 	for (i = 0; i < st->nservers && rc == MEMCACHED_SUCCESS; i++) {
 		sc = &st->servers[i];
 		if (sc->socket)
 			rc = memcached_server_add_unix_socket_with_weight(
-			    mc, sc->host, sc->weight);
+			    mc, sc->host, library_weight(st, sc));
 		else
-			rc = memcached_server_add_with_weight(
-			    mc, sc->host, (in_port_t)sc->port, sc->weight);
+			rc = memcached_server_add_with_weight(mc, sc->host,
+			    (in_port_t)sc->port, library_weight(st, sc));
 	}
 	if (rc == MEMCACHED_SUCCESS)
 		rc = set_behaviors(st, mc);
@@ -895,6 +986,8 @@ fsmc_describe(const struct fsmc *fc, fsmc_write_fn write, void *ctx)
 	const struct fsmc_settings *st = &fc->settings;
 	size_t i;
 
+	if (st->profiles != NULL)
+		put_text(write, ctx, "# profiles: %s\n", st->profiles);
 	put_text(write, ctx, "servers = (");
 	for (i = 0; i < st->nservers; i++) {
 		put_text(write, ctx, "%s\n    { %s = ", i > 0 ? "," : "",
@@ -918,6 +1011,8 @@ fsmc_describe(const struct fsmc *fc, fsmc_write_fn write, void *ctx)
 	    st->connect_ms, st->io_ms, st->retry_s,
 	    st->remove_failed ? "true" : "false", st->failure_limit,
 	    st->tcp_nodelay ? "true" : "false");
+	if (st->replicas > 0)
+		put_text(write, ctx, "replicas = %d;\n", st->replicas);
 	if (st->sasl_user != NULL) {
 		put_text(write, ctx, "sasl = { username = ");
 		put_string(write, ctx, st->sasl_user);

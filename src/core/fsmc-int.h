@@ -38,9 +38,11 @@ struct fsmc_settings {
 	int remove_failed;
 	int failure_limit;
 	int tcp_nodelay;
+	int replicas; /* copies of each set on the next servers */
 	char *sasl_user;
 	char *sasl_password;
 	int password_in_file;
+	char *profiles; /* the file's profile names, space-separated */
 };
 
 /*
@@ -150,6 +152,12 @@ enum fsmc_status cmd_delete(struct fsmc_call *);
 enum fsmc_status cmd_arith(struct fsmc_call *);
 enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
+
+/* cmd-status.c, shared with cmd-flush.c */
+memcached_st *fsmc_one_server(memcached_st *, const memcached_instance_st *);
+memcached_return_t fsmc_server_failure(memcached_st *, memcached_return_t);
+int fsmc_refused(memcached_st *, memcached_return_t, const char *,
+    const char **, char *, size_t);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);
