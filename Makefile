@@ -102,20 +102,21 @@ lint: format-check
 	cppcheck --quiet --error-exitcode=1 --std=c99 --inline-suppr \
 	    --enable=warning,style,performance,portability \
 	    --suppress=missingIncludeSystem --suppress=variableScope \
-	    -Isrc/core src tests/*.c
+	    -Isrc/core src tests/*.c tests/fuzz/*.c
 	mandoc -Tlint -Wwarning man/fsmemcache.1 man/fsmemcache.cfg.5
 	shellcheck -x -s bash tests/helper.bash tests/demo.sh tests/bench.sh \
 	    tests/throwaway.sh \
 	    etc/bash-completion/fsmemcache
 	shellcheck -s sh tests/install-deps.sh .ci/run
+	shellcheck -s bash tests/fuzz/*.sh
 	shellcheck tests/*.bats
 	@! grep -nE '\<(printf|fprintf|puts|perror|exit|abort|errx?|warnx?|syslog)\(' \
 	    src/core/*.c || { echo 'the core must not print or exit'; exit 1; }
 
 format:
-	clang-format -i src/*/*.[ch] tests/*.c
+	clang-format -i src/*/*.[ch] tests/*.c tests/fuzz/*.c
 format-check:
-	clang-format --dry-run -Werror src/*/*.[ch] tests/*.c
+	clang-format --dry-run -Werror src/*/*.[ch] tests/*.c tests/fuzz/*.c
 
 fsmemcache.pc: Makefile
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
@@ -149,3 +150,6 @@ clean:
 
 .PHONY: all deps test bench demo check lint format format-check install mod \
 	install-mod clean
+
+# Fuzzing, ThreadSanitizer and valgrind: make fuzz, make tsan, make valgrind.
+-include tests/fuzz/fuzz.mk

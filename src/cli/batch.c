@@ -461,7 +461,7 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	unsigned long lineno = 0;
 	char *copy, *words[FSMC_MAX_TOKENS];
 	size_t len;
-	int argc, stop = 0;
+	int argc, k, stop = 0;
 
 	memset(&t, 0, sizeof t);
 	clock_gettime(CLOCK_MONOTONIC, &t.start);
@@ -505,15 +505,20 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		}
 		if (skip_line(r.line))
 			continue;
-		if ((copy = strdup(r.line)) == NULL) {
-			line_error(&t, lineno, EXIT_INTERNAL, strerror(ENOMEM));
-			break;
-		}
-		argc = fsmc_split_line(copy, words, FSMC_MAX_TOKENS);
+		/* Split in place: only gets waiting for a multi-get are kept.
+		 */
+		argc = fsmc_split_line(r.line, words, FSMC_MAX_TOKENS);
 		if (!bo->pipe && argc > 0 && is_get(words[0])) {
+			if ((copy = malloc(len + 1)) == NULL) {
+				line_error(&t, lineno, EXIT_INTERNAL,
+				    strerror(ENOMEM));
+				break;
+			}
+			memcpy(copy, r.line, len + 1);
+			for (k = 0; k < argc; k++)
+				p.words[p.n][k] = copy + (words[k] - r.line);
 			p.copy[p.n] = copy;
 			p.argc[p.n] = argc;
-			memcpy(p.words[p.n], words, sizeof words);
 			p.argv[p.n] = p.words[p.n];
 			p.lineno[p.n++] = lineno;
 			if (p.n == GET_WINDOW)
@@ -522,10 +527,8 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 			progress(&t, &r, 0);
 			continue;
 		}
-		if ((stop = flush_gets(s, &p, out, &t, bo->stop_on_error))) {
-			free(copy);
+		if ((stop = flush_gets(s, &p, out, &t, bo->stop_on_error)))
 			break;
-		}
 		fsmc_session_run(s, argc, words, NULL, 0, &res);
 		if (!(bo->pipe && res.status == FSMC_OK))
 			show(out, &t, &res, lineno);
@@ -534,7 +537,6 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		if (bo->stop_on_error && exit_status(res.status) >= EXIT_USAGE)
 			stop = 1;
 		fsmc_result_clear(&res);
-		free(copy);
 		progress(&t, &r, 0);
 	}
 	r.idle = NULL;

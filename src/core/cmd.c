@@ -422,6 +422,7 @@ fsmc_run_line(struct fsmc *fc, const char *line, const void *valuebuf,
 	}
 	argc = fsmc_split_line(copy, argv, FSMC_MAX_TOKENS);
 	s = fsmc_run(fc, argc, argv, valuebuf, valuelen, res);
-	free(copy);
+	/* res->key points into the copy: the result keeps it. */
+	res->words = copy;
 	return (s);
 }

@@ -21,6 +21,7 @@
 #define DEFAULT_CONNECT_MS 1000
 #define DEFAULT_IO_MS 1000
 #define TIMEOUT_MS_MAX 3600000
+#define CONFIG_MAX_BYTES (1024 * 1024)
 /* Copies beyond the first; each needs a server of its own. */
 #define REPLICAS_MAX 15
 
@@ -194,13 +195,15 @@ want_name(const struct where *w, const config_setting_t *s, const char *name,
     const struct named *table, int *out)
 {
 	const char *v = NULL;
-	char names[256];
+	char names[256], text[128];
 
 	if (want_string(w, s, name, &v) != FSMC_OK)
 		return (w->res->status);
 	if ((*out = lookup_name(table, v)) < 0) {
 		list_names(table, names, sizeof names);
-		return (bad(w, s, name, "unknown value \"%s\" (%s)", v, names));
+		fsmc_escape(v, strlen(v), text, sizeof text);
+		return (
+		    bad(w, s, name, "unknown value \"%s\" (%s)", text, names));
 	}
 	return (FSMC_OK);
 }
@@ -277,6 +280,25 @@ parse_uint(const char *s, size_t len, unsigned int min, unsigned int max,
 	return (0);
 }
 
+/* Why a host name cannot be one, or NULL if it can. */
+static const char *
+bad_host(const char *host, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return ("empty");
+	if (len > 255)
+		return ("longer than 255 bytes");
+	for (i = 0; i < len; i++) {
+		if (host[i] == ' ' || host[i] == ',' ||
+		    (unsigned char)host[i] < 0x20 || host[i] == 0x7f)
+			return (
+			    "holds a space, a comma or a control character");
+	}
+	return (NULL);
+}
+
 /*
  * One entry of a server string: "/socket/path", "host", "host:port",
  * "host:port:weight" (or "host:port weight"), "[v6addr]:port...".
@@ -285,44 +307,48 @@ static enum fsmc_status
 parse_server_entry(const struct where *w, const config_setting_t *s,
     struct fsmc_settings *st, const char *e, size_t len)
 {
-	const char *host = e, *p, *end = e + len, *sep;
+	const char *host = e, *p, *end = e + len, *sep, *why;
 	unsigned int port = 11211, weight = 1;
+	char entry[128], part[64];
 	size_t hostlen;
 
+	fsmc_escape(e, len, entry, sizeof entry);
 	if (e[0] == '/')
 		return (push_server(w, st, e, len, 0, 1, 1));
 	if (e[0] == '[') {
 		if ((p = memchr(e, ']', len)) == NULL || p == e + 1)
-			return (bad(w, s, "servers", "bad address '%.*s'",
-			    (int)len, e));
+			return (
+			    bad(w, s, "servers", "bad address '%s'", entry));
 		host = e + 1;
 		hostlen = (size_t)(p - host);
 		p++;
 		if (p < end && *p != ':')
-			return (bad(w, s, "servers", "bad address '%.*s'",
-			    (int)len, e));
+			return (
+			    bad(w, s, "servers", "bad address '%s'", entry));
 	} else {
-		for (p = e; p < end && *p != ':' && *p != ' '; p++)
+		for (p = e; p < end && *p != ':'; p++)
 			;
 		hostlen = (size_t)(p - e);
-		if (hostlen == 0 || (p < end && *p == ' '))
-			return (bad(
-			    w, s, "servers", "bad server '%.*s'", (int)len, e));
 	}
+	if ((why = bad_host(host, hostlen)) != NULL)
+		return (
+		    bad(w, s, "servers", "bad host in '%s': %s", entry, why));
 	if (p < end) {
 		p++;
 		for (sep = p; sep < end && *sep != ':' && *sep != ' '; sep++)
 			;
+		fsmc_escape(p, (size_t)(sep - p), part, sizeof part);
 		if (parse_uint(p, (size_t)(sep - p), 1, 65535, &port) != 0)
 			return (bad(w, s, "servers",
-			    "bad port '%.*s' in '%.*s' (1 to 65535)",
-			    (int)(sep - p), p, (int)len, e));
+			    "bad port '%s' in '%s' (1 to 65535)", part, entry));
+		fsmc_escape(sep + 1, sep < end ? (size_t)(end - sep - 1) : 0,
+		    part, sizeof part);
 		if (sep < end &&
 		    parse_uint(sep + 1, (size_t)(end - sep - 1), 1, 65535,
 			&weight) != 0)
 			return (bad(w, s, "servers",
-			    "bad weight '%.*s' in '%.*s' (1 to 65535)",
-			    (int)(end - sep - 1), sep + 1, (int)len, e));
+			    "bad weight '%s' in '%s' (1 to 65535)", part,
+			    entry));
 	}
 	return (push_server(w, st, host, hostlen, port, weight, 0));
 }
@@ -367,8 +393,9 @@ parse_server_group(
     const struct where *w, struct fsmc_settings *st, const config_setting_t *g)
 {
 	const config_setting_t *m;
-	const char *host = NULL, *sock = NULL;
+	const char *host = NULL, *sock = NULL, *why;
 	int port = 11211, weight = 1;
+	char text[128];
 
 	if (!config_setting_is_group(g))
 		return (bad(w, g, "servers",
@@ -391,9 +418,11 @@ parse_server_group(
 	if (sock != NULL && sock[0] != '/')
 		return (
 		    bad(w, g, "servers.socket", "must be an absolute path"));
-	if (host != NULL && (host[0] == '\0' || strpbrk(host, " \t,") != NULL))
-		return (
-		    bad(w, g, "servers.host", "bad host name \"%s\"", host));
+	if (host != NULL && (why = bad_host(host, strlen(host))) != NULL) {
+		fsmc_escape(host, strlen(host), text, sizeof text);
+		return (bad(w, g, "servers.host", "bad host name \"%s\": %s",
+		    text, why));
+	}
 	if (sock != NULL)
 		return (push_server(
 		    w, st, sock, strlen(sock), 0, (unsigned)weight, 1));
@@ -448,10 +477,12 @@ set_namespace(const struct where *w, const config_setting_t *s,
     struct fsmc_settings *st, const char *ns)
 {
 	const char *why;
-	char *copy;
+	char *copy, text[600];
 
-	if ((why = bad_namespace(ns)) != NULL)
-		return (bad(w, s, "namespace", "\"%s\" %s", ns, why));
+	if ((why = bad_namespace(ns)) != NULL) {
+		fsmc_escape(ns, strlen(ns), text, sizeof text);
+		return (bad(w, s, "namespace", "\"%s\" %s", text, why));
+	}
 	if ((copy = copy_string(w, ns)) == NULL)
 		return (w->res->status);
 	free(st->ns);
@@ -546,6 +577,7 @@ parse_level(const struct where *w, struct fsmc_settings *st,
 {
 	const config_setting_t *s, *m;
 	const char *v = NULL;
+	char text[128];
 
 	if (only_members(w, g, "", top_settings) != FSMC_OK)
 		return (w->res->status);
@@ -562,9 +594,11 @@ parse_level(const struct where *w, struct fsmc_settings *st,
 	if ((s = config_setting_get_member(g, "protocol")) != NULL) {
 		if (want_string(w, s, "protocol", &v) != FSMC_OK)
 			return (w->res->status);
-		if (strcmp(v, "ascii") != 0 && strcmp(v, "binary") != 0)
+		if (strcmp(v, "ascii") != 0 && strcmp(v, "binary") != 0) {
+			fsmc_escape(v, strlen(v), text, sizeof text);
 			return (bad(w, s, "protocol",
-			    "unknown value \"%s\" (ascii or binary)", v));
+			    "unknown value \"%s\" (ascii or binary)", text));
+		}
 		st->binary = strcmp(v, "binary") == 0;
 		st->protocol_line = config_setting_source_line(s);
 	}
@@ -660,6 +694,13 @@ read_file(
 		fclose(fp);
 		return (fsmc_fail(
 		    res, FSMC_ECONFIG, NULL, "%s: %s", file, strerror(EISDIR)));
+	}
+	/* libconfig takes quadratic time over long strings: a minute for 10 MB.
+	 */
+	if (S_ISREG(st.st_mode) && st.st_size > CONFIG_MAX_BYTES) {
+		fclose(fp);
+		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+		    "%s: larger than 1 MiB: not a configuration file", file));
 	}
 	*mode = st.st_mode;
 	ok = config_read(cfg, fp);

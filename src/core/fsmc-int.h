@@ -116,9 +116,12 @@ struct fsmc_call {
  */
 struct fsmc_session {
 	struct fsmc *fc;
+	memcached_st *proto; /* fc->proto, or one without removed servers */
 	memcached_st *mc;
 	int used; /* mc has talked to servers: its connections may be stale */
 	int pipe;
+	unsigned int *failures; /* in a row, per configured server */
+	unsigned char *removed; /* taken out by remove_failed_servers */
 };
 
 /* cmd.c */

@@ -82,6 +82,7 @@ struct fsmc_result {
 	size_t nkeys;
 	size_t keycap;
 	char msg[512]; /* one human line, no newline; empty on success */
+	char *words;   /* fsmc_run_line's copy of the line, which key is in */
 };
 
 /*

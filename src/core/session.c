@@ -13,7 +13,7 @@ new_connection(struct fsmc_session *s, struct fsmc_result *res)
 		memcached_free(s->mc);
 	}
 	s->used = 0;
-	if ((s->mc = memcached_clone(NULL, s->fc->proto)) == NULL)
+	if ((s->mc = memcached_clone(NULL, s->proto)) == NULL)
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	if (s->pipe &&
 	    (memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1) !=
@@ -46,6 +46,13 @@ fsmc_session_open(struct fsmc *fc, int pipe, struct fsmc_session **sp,
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	s->fc = fc;
 	s->pipe = pipe;
+	s->proto = fc->proto;
+	s->failures = calloc(fc->settings.nservers + 1, sizeof *s->failures);
+	s->removed = calloc(fc->settings.nservers + 1, sizeof *s->removed);
+	if (s->failures == NULL || s->removed == NULL) {
+		fsmc_session_close(s);
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	}
 	if (new_connection(s, res) != FSMC_OK) {
 		fsmc_session_close(s);
 		return (res->status);
@@ -63,6 +70,10 @@ fsmc_session_close(struct fsmc_session *s)
 		memcached_quit(s->mc);
 		memcached_free(s->mc);
 	}
+	if (s->proto != NULL && s->proto != s->fc->proto)
+		memcached_free(s->proto);
+	free(s->failures);
+	free(s->removed);
 	free(s);
 }
 
@@ -87,6 +98,94 @@ broken_connection(memcached_return_t rc)
 	default:
 		return (0);
 	}
+}
+
+/* The index in the configuration of the server a key goes to, or -1. */
+static int
+server_of(struct fsmc_session *s, const struct fsmc_call *call)
+{
+	const struct fsmc_settings *st = &s->fc->settings;
+	const memcached_instance_st *server;
+	memcached_return_t rc;
+	size_t i;
+
+	if (call->a.key == NULL ||
+	    (server = memcached_server_by_key(
+		 s->mc, call->a.key, call->a.keylen, &rc)) == NULL)
+		return (-1);
+	for (i = 0; i < st->nservers; i++) {
+		if (!s->removed[i] &&
+		    strcmp(st->servers[i].host,
+			memcached_server_name(server)) == 0 &&
+		    st->servers[i].port == memcached_server_port(server))
+			return ((int)i);
+	}
+	return (-1);
+}
+
+/*
+ * Take server i out of the session: a handle of the configuration
+ * without it (and without those taken out before), on which keys are
+ * spread over the others.
+ */
+static void
+remove_server(struct fsmc_session *s, size_t i, struct fsmc_result *res)
+{
+	const struct fsmc_settings *st = &s->fc->settings;
+	struct fsmc_settings rest = *st;
+	struct fsmc_server_conf *live;
+	struct fsmc_result err;
+	memcached_st *proto = NULL;
+	size_t j, n = 0;
+
+	if ((live = calloc(st->nservers, sizeof *live)) == NULL)
+		return;
+	s->removed[i] = 1;
+	for (j = 0; j < st->nservers; j++) {
+		if (!s->removed[j])
+			live[n++] = st->servers[j];
+	}
+	rest.servers = live;
+	rest.nservers = n;
+	memset(&err, 0, sizeof err);
+	if (n > 0 && (proto = memcached_create(NULL)) != NULL) {
+		if (fsmc_settings_apply(&rest, proto, &err) == FSMC_OK) {
+			if (s->proto != s->fc->proto)
+				memcached_free(s->proto);
+			s->proto = proto;
+			new_connection(s, res);
+		} else
+			memcached_free(proto);
+	}
+	if (s->proto != proto)
+		s->removed[i] = 0;
+	free(live);
+}
+
+/*
+ * remove_failed_servers: count the failures of each server in a row,
+ * and take it out of the session after failure_limit of them.
+ * libmemcached 1.1 does this only for ketama, and a handle cloned for
+ * each command would forget the count.
+ */
+static void
+count_failure(struct fsmc_session *s, const struct fsmc_call *call)
+{
+	const struct fsmc_settings *st = &s->fc->settings;
+	enum fsmc_status status = call->res->status;
+	size_t j, live = 0;
+	int i;
+
+	if (!st->remove_failed || (i = server_of(s, call)) < 0)
+		return;
+	if (status != FSMC_EUNAVAIL) {
+		s->failures[i] = 0;
+		return;
+	}
+	for (j = 0; j < st->nservers; j++)
+		live += !s->removed[j];
+	if (++s->failures[i] >= (unsigned)st->failure_limit && live > 1)
+		remove_server(s, (size_t)i, call->res);
 }
 
 static enum fsmc_status
@@ -115,6 +214,7 @@ exec_call(struct fsmc_session *s, struct fsmc_call *call)
 		call->cmd->exec(call);
 	}
 	s->used = 1;
+	count_failure(s, call);
 	if (call->res->status == FSMC_EUNAVAIL && broken_connection(call->rc))
 		new_connection(s, call->res);
 	return (call->res->status);
