@@ -58,5 +58,6 @@ int exit_status(enum fsmc_status);
 const char *status_name(enum fsmc_status);
 int write_reply(void *, int, const void *, size_t);
 void output_result(struct output *, const struct fsmc_result *, unsigned long);
+const char *stat_value(const struct fsmc_server *, const char *);
 
 #endif

@@ -60,18 +60,6 @@ bad:
 }
 
 static const char *
-stat_value(const struct fsmc_server *srv, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < srv->nstats; i++) {
-		if (strcmp(srv->stats[i].name, name) == 0)
-			return (srv->stats[i].value);
-	}
-	return (NULL);
-}
-
-static const char *
 stat_text(const struct fsmc_server *srv, const char *name)
 {
 	const char *v = stat_value(srv, name);

@@ -168,8 +168,9 @@ static const char *key_stats[] = { "version", "uptime", "curr_connections",
 	"curr_items", "bytes", "limit_maxbytes", "get_hits", "get_misses",
 	"evictions", "cmd_get", "cmd_set", NULL };
 
-static const char *
-find_stat(const struct fsmc_server *srv, const char *name)
+/* The value of a server's statistic, or NULL. */
+const char *
+stat_value(const struct fsmc_server *srv, const char *name)
 {
 	size_t i;
 
@@ -202,7 +203,7 @@ stat_row(const struct fsmc_result *res, const char *name, int width)
 	for (i = 0; i < res->nservers; i++) {
 		v = res->servers[i].error != NULL ?
 		    "-" :
-		    find_stat(&res->servers[i], name);
+		    stat_value(&res->servers[i], name);
 		printf(" %*s", width, v != NULL ? v : "");
 	}
 	putchar('\n');

@@ -15,7 +15,7 @@ flush_server(struct fsmc_call *call, const memcached_instance_st *server,
     const char **errtext, char *reason, size_t len)
 {
 	enum fsmc_status status = FSMC_OK;
-	memcached_return_t rc, why;
+	memcached_return_t rc;
 	memcached_st *one;
 
 	if ((one = fsmc_one_server(call->mc, server)) == NULL) {
@@ -25,21 +25,11 @@ flush_server(struct fsmc_call *call, const memcached_instance_st *server,
 		return (FSMC_EINTERNAL);
 	}
 	rc = memcached_flush(one, (time_t)call->a.expiration);
-	why = fsmc_server_failure(one, rc);
-	if (why != MEMCACHED_SUCCESS) {
-		if (fsmc_refused(one, why, "flush_all", errtext, reason, len))
-			status = FSMC_ESERVER;
-		else {
-			/* What memcached_flush() says of any failure. */
-			*errtext =
-			    memcached_strerror(NULL, MEMCACHED_SOME_ERRORS);
-			fsmc_reason(
-			    why, memcached_last_error_errno(one), reason, len);
-			status = fsmc_status_of(why);
-			if (status == FSMC_OK)
-				status = FSMC_ESERVER;
-		}
-	}
+	status =
+	    fsmc_one_server_failed(one, rc, "flush_all", errtext, reason, len);
+	/* What memcached_flush() says of a server that does not answer. */
+	if (status == FSMC_EUNAVAIL)
+		*errtext = memcached_strerror(NULL, MEMCACHED_SOME_ERRORS);
 	memcached_quit(one);
 	memcached_free(one);
 	return (status);

@@ -158,6 +158,29 @@ fsmc_refused(memcached_st *one, memcached_return_t why, const char *command,
 }
 
 /*
+ * How a command on a handle made by fsmc_one_server() went: FSMC_OK, or
+ * the status of its failure, with the -ERR text and a reason set.  A
+ * server that refuses the command (see fsmc_refused()) is a server
+ * error; one that does not answer is unavailable.
+ */
+enum fsmc_status
+fsmc_one_server_failed(memcached_st *one, memcached_return_t rc,
+    const char *command, const char **errtext, char *reason, size_t len)
+{
+	memcached_return_t why = fsmc_server_failure(one, rc);
+	enum fsmc_status status;
+
+	if (why == MEMCACHED_SUCCESS)
+		return (FSMC_OK);
+	if (fsmc_refused(one, why, command, errtext, reason, len))
+		return (FSMC_ESERVER);
+	*errtext = memcached_strerror(NULL, why);
+	fsmc_reason(why, memcached_last_error_errno(one), reason, len);
+	status = fsmc_status_of(why);
+	return (status == FSMC_OK ? FSMC_ESERVER : status);
+}
+
+/*
  * Ask one server for its statistics through a handle that holds only
  * that server, so that a dead server costs its own lines and not the
  * others' (libmemcached's stat call gives up on the first failure).
@@ -168,7 +191,7 @@ server_stats(struct fsmc_call *call, const memcached_instance_st *server,
     struct fsmc_server *srv, char *reason, size_t len)
 {
 	enum fsmc_status status = FSMC_OK;
-	memcached_return_t rc, why;
+	memcached_return_t rc;
 	memcached_st *one;
 
 	if ((one = fsmc_one_server(call->mc, server)) == NULL) {
@@ -179,19 +202,8 @@ server_stats(struct fsmc_call *call, const memcached_instance_st *server,
 	}
 	rc = memcached_stat_execute(one, NULL, add_stat, srv);
 	/* The library's stat call reports no failure past "version". */
-	why = fsmc_server_failure(one, rc);
-	if (why != MEMCACHED_SUCCESS) {
-		if (fsmc_refused(one, why, "stats", &srv->error, reason, len))
-			status = FSMC_ESERVER;
-		else {
-			srv->error = memcached_strerror(NULL, why);
-			fsmc_reason(
-			    why, memcached_last_error_errno(one), reason, len);
-			status = fsmc_status_of(why);
-			if (status == FSMC_OK)
-				status = FSMC_ESERVER;
-		}
-	}
+	status =
+	    fsmc_one_server_failed(one, rc, "stats", &srv->error, reason, len);
 	memcached_quit(one);
 	memcached_free(one);
 	return (status);

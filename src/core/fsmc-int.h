@@ -161,6 +161,8 @@ memcached_st *fsmc_one_server(memcached_st *, const memcached_instance_st *);
 memcached_return_t fsmc_server_failure(memcached_st *, memcached_return_t);
 int fsmc_refused(memcached_st *, memcached_return_t, const char *,
     const char **, char *, size_t);
+enum fsmc_status fsmc_one_server_failed(memcached_st *, memcached_return_t,
+    const char *, const char **, char *, size_t);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);
