@@ -439,6 +439,17 @@ settings() {
 	[ "$stderr" = "" ]
 }
 
+@test "sasl: a password_file that others can read works, with a warning" {
+	local cfg=$BATS_TEST_TMPDIR/sasl.cfg pw=$BATS_TEST_TMPDIR/password k=k$BATS_TEST_NUMBER
+	printf '%s\n' "$SECRET" >"$pw"
+	chmod 644 "$pw"
+	write_cfg "$cfg" "servers = \"127.0.0.1:$SASL_PORT\";" \
+	    "sasl = { username = \"fs\"; password_file = \"$pw\"; };"
+	run -0 --separate-stderr to_file fsmc_cfg "$cfg" set "$k" hello
+	out_is '+OK\n'
+	[ "$stderr" = "fsmemcache: warning: $pw holds a password and can be read by group or others (chmod 600)" ]
+}
+
 @test "sasl: a wrong password: -ERR AUTHENTICATION FAILURE, exit 77, one line naming the server" {
 	local cfg=$BATS_TEST_TMPDIR/sasl.cfg pw=$BATS_TEST_TMPDIR/password k=k$BATS_TEST_NUMBER
 	printf 'wrong\n' >"$pw"

@@ -495,6 +495,7 @@ static enum fsmc_status
 read_password_file(const struct where *w, const config_setting_t *s,
     struct fsmc_settings *st, const char *path)
 {
+	struct stat sb;
 	char buf[1024];
 	size_t n;
 	FILE *fp;
@@ -502,6 +503,12 @@ read_password_file(const struct where *w, const config_setting_t *s,
 	if ((fp = fopen(path, "r")) == NULL)
 		return (bad(w, s, "sasl.password_file", "%s: %s", path,
 		    strerror(errno)));
+	/* Warned about like a password in the configuration itself. */
+	if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)))
+		snprintf(w->res->msg, sizeof w->res->msg,
+		    "warning: %s holds a password and can be read by group or "
+		    "others (chmod 600)",
+		    path);
 	n = fread(buf, 1, sizeof buf - 1, fp);
 	if (ferror(fp) || !feof(fp)) {
 		fclose(fp);
