@@ -155,8 +155,7 @@ health_output(FILE *fp, const struct fsmc_result *res,
 	}
 	for (i = 0; i < res->nservers; i++) {
 		srv = &res->servers[i];
-		snprintf(label, sizeof label,
-		    srv->host[0] == '/' ? "%s" : "%s:%u", srv->host, srv->port);
+		fsmc_address(srv->host, srv->port, label, sizeof label);
 		if (srv->error != NULL) {
 			problem(why, sizeof why, &level, HEALTH_CRITICAL,
 			    "%s down", label);
@@ -178,8 +177,7 @@ health_output(FILE *fp, const struct fsmc_result *res,
 	fprintf(fp, "MEMCACHE %s: %s\n", verdicts[level], why);
 	for (i = 0; i < res->nservers; i++) {
 		srv = &res->servers[i];
-		snprintf(label, sizeof label,
-		    srv->host[0] == '/' ? "%s" : "%s:%u", srv->host, srv->port);
+		fsmc_address(srv->host, srv->port, label, sizeof label);
 		if (srv->error != NULL) {
 			fprintf(fp, "  %s down: %s\n", label, srv->error);
 			continue;

@@ -362,9 +362,8 @@ cmd_keys(struct fsmc_call *call)
 		res->servers[i].error = why;
 		if (failed++ == 0) {
 			firstwhy = why;
-			snprintf(first, sizeof first,
-			    st->servers[i].socket ? "%s" : "%s:%u",
-			    st->servers[i].host, st->servers[i].port);
+			fsmc_address(st->servers[i].host, st->servers[i].port,
+			    first, sizeof first);
 		}
 	}
 	if (failed == 0)

@@ -181,20 +181,28 @@ fsmc_reason(memcached_return_t rc, int errnum, char *buf, size_t len)
 		*p = (char)tolower((unsigned char)*p);
 }
 
-/* "host:port", "[v6addr]:port" or a socket path, for messages. */
+/*
+ * A server's address for messages: "host:port", "[v6addr]:port", or a
+ * socket's path (a name starting with "/").
+ */
+const char *
+fsmc_address(const char *host, unsigned int port, char *buf, size_t len)
+{
+	if (host[0] == '/')
+		snprintf(buf, len, "%s", host);
+	else if (strchr(host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%u", host, port);
+	else
+		snprintf(buf, len, "%s:%u", host, port);
+	return (buf);
+}
+
+/* The address of a libmemcached server, as fsmc_address() writes it. */
 void
 fsmc_server_label(const memcached_instance_st *server, char *buf, size_t len)
 {
-	const char *name = memcached_server_name(server);
-
-	if (name[0] == '/')
-		snprintf(buf, len, "%s", name);
-	else if (strchr(name, ':') != NULL)
-		snprintf(buf, len, "[%s]:%u", name,
-		    (unsigned)memcached_server_port(server));
-	else
-		snprintf(buf, len, "%s:%u", name,
-		    (unsigned)memcached_server_port(server));
+	fsmc_address(memcached_server_name(server),
+	    (unsigned)memcached_server_port(server), buf, len);
 }
 
 /*

@@ -136,6 +136,7 @@ int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
 const char *fsmc_usage_line(size_t, int, char *, size_t, int *);
 const char *fsmc_command_name(size_t);
 const char *fsmc_libmemcached_version(void);
+const char *fsmc_address(const char *, unsigned int, char *, size_t);
 
 /* The tokenizer of FreeSWITCH API lines, exposed for tests and front ends. */
 #define FSMC_MAX_TOKENS 5
