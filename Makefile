@@ -11,7 +11,7 @@ LIBDIR?=	$(PREFIX)/lib
 INCLUDEDIR?=	$(PREFIX)/include
 SYSCONFDIR?=	$(PREFIX)/etc
 MANDIR?=	$(PREFIX)/share/man
-PKGS=		libmemcached libconfig
+PKGS=		libmemcached libconfig libsasl2
 
 CFLAGS?=	-O2 -g
 WARNINGS=	-Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \

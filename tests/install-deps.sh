@@ -4,7 +4,7 @@
 set -eu
 
 packages="gcc make pkg-config libc6-dev libmemcached-dev libconfig-dev
-memcached bats mandoc cppcheck clang-format shellcheck bsdutils
+libsasl2-dev memcached bats mandoc cppcheck clang-format shellcheck bsdutils
 sasl2-bin libsasl2-modules libmemcached-tools netcat-openbsd time
 clang libclang-rt-14-dev valgrind
 python3-pylibmc python3-pymemcache php-cli php-memcached ruby ruby-dalli

@@ -310,14 +310,14 @@ on_tty() {
 	printf 'servers = "127.0.0.1:%d";\n' "$dead" >"$BATS_TEST_TMPDIR/dead.cfg"
 	run -2 --separate-stderr fsmc_out health
 	out_is "MEMCACHE CRITICAL: 127.0.0.1:$dead down\n  127.0.0.1:$dead down: CONNECTION FAILURE\n"
-	[ "$stderr" = "fsmemcache: health: connection failure (127.0.0.1:$dead)" ]
+	[ "$stderr" = "fsmemcache: health: connection refused (127.0.0.1:$dead)" ]
 }
 
 @test "health with one server down and one up: CRITICAL, exit 2, both listed" {
 	own_server
 	dead_first
 	run -2 --separate-stderr fsmc_out health
-	[ "$stderr" = "fsmemcache: health: connection failure (127.0.0.1:$DEAD_PORT)" ]
+	[ "$stderr" = "fsmemcache: health: connection refused (127.0.0.1:$DEAD_PORT)" ]
 	kept_lines
 	[ "${#got[@]}" -eq 3 ]
 	[ "${got[0]}" = "MEMCACHE CRITICAL: 127.0.0.1:$DEAD_PORT down" ]
@@ -577,5 +577,5 @@ for k in sorted(d["keys"], key=lambda k: k["key"]):
 	for ((n = 3; n < last; n++)); do
 		[[ "${got[n]}" =~ ^[a-z0-9_:]+\ +-\ +[^\ ]+$ ]]
 	done
-	[ "${got[last]}" = "fsmemcache: status: connection failure (127.0.0.1:$DEAD_PORT)" ]
+	[ "${got[last]}" = "fsmemcache: status: connection refused (127.0.0.1:$DEAD_PORT)" ]
 }

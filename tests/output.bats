@@ -211,7 +211,7 @@ tty_is() {
 	port=$(dead_port)
 	run -69 to_files fsmc -s "127.0.0.1:$port" get e7
 	stdout_is $'-ERR CONNECTION FAILURE\n'
-	stderr_is "fsmemcache: get e7: connection failure (127.0.0.1:$port)"$'\n'
+	stderr_is "fsmemcache: get e7: connection refused (127.0.0.1:$port)"$'\n'
 }
 
 @test "exit 70: one line on standard error when standard output fails" {

@@ -356,5 +356,5 @@ END" ]
 @test "a key's bytes outside printable ASCII are escaped in the message about it" {
 	run -69 --separate-stderr fsmc get "$(printf 'caf\303\251')"
 	[ "$output" = "-ERR CONNECTION FAILURE" ]
-	[ "$stderr" = 'fsmemcache: get caf\xc3\xa9: connection failure (127.0.0.1:1)' ]
+	[ "$stderr" = 'fsmemcache: get caf\xc3\xa9: connection refused (127.0.0.1:1)' ]
 }

@@ -1,6 +1,7 @@
 /* Batch mode (-f): one command per line over one connection, with a summary. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct tally {
 	int status; /* the highest exit status of any line */
 	struct timespec start, progress;
 	int progress_shown;
+	int tty; /* standard error is a terminal: show progress */
 };
 
 /* Gets waiting to be fetched together. */
@@ -59,22 +61,36 @@ struct pending {
 
 /* The signal that asked a batch to stop, or 0. */
 static volatile sig_atomic_t stop_signal;
+/* Written to by the handler: the core's waits poll its other end. */
+static int stop_pipe[2] = { -1, -1 };
 
 static void
 on_signal(int sig)
 {
+	int saved = errno;
+
 	stop_signal = sig;
+	if (stop_pipe[1] >= 0)
+		(void)write(stop_pipe[1], "", 1);
+	errno = saved;
 }
 
 /*
  * SIGINT and SIGTERM end a batch between lines, with the summary so far.
- * Without SA_RESTART a read waiting for input returns at once.
+ * Without SA_RESTART a read waiting for input returns at once, and a
+ * wait for a server ends as soon as the handler writes to the pipe.
  */
 static void
-catch_signals(void)
+catch_signals(struct fsmc *fc)
 {
 	struct sigaction sa;
 
+	if (stop_pipe[0] < 0 && pipe(stop_pipe) == 0) {
+		fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC);
+		fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC);
+		fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK);
+		fsmc_set_cancel_fd(fc, stop_pipe[0]);
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -225,7 +241,7 @@ progress(struct tally *t, const struct reader *r, int done)
 {
 	double elapsed;
 
-	if (!isatty(STDERR_FILENO))
+	if (!t->tty)
 		return;
 	if (done) {
 		if (t->progress_shown)
@@ -465,7 +481,8 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 
 	memset(&t, 0, sizeof t);
 	clock_gettime(CLOCK_MONOTONIC, &t.start);
-	catch_signals();
+	t.tty = isatty(STDERR_FILENO);
+	catch_signals(fc);
 	if (open_input(bo, &r) != 0) {
 		free(r.line);
 		return (EXIT_NOINPUT);

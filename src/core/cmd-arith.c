@@ -2,19 +2,25 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "fsmc-int.h"
 
 static memcached_return_t
 arith(struct fsmc_call *call, uint64_t *value)
 {
-	const struct fsmc_args *a = &call->a;
+	struct fsmc_request rq = { 0 };
+	struct fsmc_response rp;
+	memcached_return_t rc;
 
-	if (call->cmd->op == FSMC_INCREMENT)
-		return (memcached_increment(
-		    call->mc, a->key, a->keylen, a->offset, value));
-	return (
-	    memcached_decrement(call->mc, a->key, a->keylen, a->offset, value));
+	rq.verb = call->cmd->op == FSMC_INCREMENT ? FSMC_V_INCR : FSMC_V_DECR;
+	rq.key = call->a.key;
+	rq.keylen = call->a.keylen;
+	rq.delta = call->a.offset;
+	rc = fsmc_call_exchange(call, &rq, &rp);
+	free(rp.value);
+	*value = rp.number;
+	return (rc);
 }
 
 /*
@@ -28,6 +34,8 @@ enum fsmc_status
 cmd_arith(struct fsmc_call *call)
 {
 	const struct fsmc_args *a = &call->a;
+	struct fsmc_request rq = { 0 };
+	struct fsmc_response rp;
 	memcached_return_t rc;
 	uint64_t initial;
 	char text[24];
@@ -37,20 +45,21 @@ cmd_arith(struct fsmc_call *call)
 	if (rc == MEMCACHED_NOTFOUND) {
 		initial = call->cmd->op == FSMC_INCREMENT ? a->offset : 0;
 		len = snprintf(text, sizeof text, "%" PRIu64, initial);
-		rc = memcached_add(call->mc, a->key, a->keylen, text,
-		    (size_t)len, (time_t)a->expiration, a->flags);
+		rq.verb = FSMC_V_ADD;
+		rq.key = a->key;
+		rq.keylen = a->keylen;
+		rq.value = text;
+		rq.valuelen = (size_t)len;
+		rq.exptime = a->expiration;
+		rq.flags = a->flags;
+		rc = fsmc_call_exchange(call, &rq, &rp);
+		free(rp.value);
 		if (rc == MEMCACHED_SUCCESS)
 			call->res->number = initial;
-		else
+		else if (rc == MEMCACHED_NOTSTORED ||
+		    rc == MEMCACHED_DATA_EXISTS)
 			rc = arith(call, &call->res->number);
 	}
-	/*
-	 * libmemcached 1.1 reports the binary protocol's "non-numeric value"
-	 * status as an unknown read failure on a healthy connection; answer
-	 * as the text protocol does.
-	 */
-	if (rc == MEMCACHED_UNKNOWN_READ_FAILURE && call->fc->settings.binary)
-		rc = MEMCACHED_CLIENT_ERROR;
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));
 	return (FSMC_OK);

@@ -1,37 +1,31 @@
 /* The flush command. */
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "fsmc-int.h"
 
 /*
- * Flush one server through a handle of its own, so that its failure is
- * its own: libmemcached's flush says only that some server failed, and
- * in the binary protocol not even that when a server drops the
- * connection instead of replying.  Sets the -ERR text and the reason.
+ * Flush one server, so that its failure is its own.  Sets the -ERR text
+ * and the reason.
  */
 static enum fsmc_status
-flush_server(struct fsmc_call *call, const memcached_instance_st *server,
-    const char **errtext, char *reason, size_t len)
+flush_server(struct fsmc_call *call, struct fsmc_conn *c, const char **errtext,
+    char *reason, size_t len)
 {
-	enum fsmc_status status = FSMC_OK;
-	memcached_return_t rc;
-	memcached_st *one;
+	struct fsmc_request rq = { 0 };
+	struct fsmc_response rp;
+	enum fsmc_status status;
 
-	if ((one = fsmc_one_server(call->mc, server)) == NULL) {
-		*errtext = memcached_strerror(
-		    NULL, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
-		snprintf(reason, len, "out of memory");
-		return (FSMC_EINTERNAL);
-	}
-	rc = memcached_flush(one, (time_t)call->a.expiration);
-	status =
-	    fsmc_one_server_failed(one, rc, "flush_all", errtext, reason, len);
-	/* What memcached_flush() says of a server that does not answer. */
+	rq.verb = FSMC_V_FLUSH;
+	rq.exptime = call->a.expiration;
+	fsmc_exchange(c, &rq, &rp);
+	free(rp.value);
+	status = fsmc_one_server_failed(
+	    call->fc, c, rp.rc, "flush_all", errtext, reason, len);
+	/* What libmemcached's flush says of a server that does not answer. */
 	if (status == FSMC_EUNAVAIL)
 		*errtext = memcached_strerror(NULL, MEMCACHED_SOME_ERRORS);
-	memcached_quit(one);
-	memcached_free(one);
 	return (status);
 }
 
@@ -47,26 +41,27 @@ flush_server(struct fsmc_call *call, const memcached_instance_st *server,
 enum fsmc_status
 cmd_flush(struct fsmc_call *call)
 {
-	const memcached_instance_st *server;
+	struct fsmc_conn *c;
 	enum fsmc_status s, first = FSMC_OK;
 	const char *errtext = NULL, *firsttext = NULL;
 	char reason[256], why[256] = "", label[300] = "", more[64] = "";
 	uint32_t i, n;
 	int failed = 0;
 
-	n = memcached_server_count(call->mc);
+	n = call->link->nconns;
 	if (n == 0)
 		return (fsmc_fail_rc(call, MEMCACHED_NO_SERVERS));
 	for (i = 0; i < n; i++) {
-		server = memcached_server_instance_by_position(call->mc, i);
-		s = flush_server(call, server, &errtext, reason, sizeof reason);
+		c = &call->link->conns[i];
+		s = flush_server(call, c, &errtext, reason, sizeof reason);
 		if (s == FSMC_OK)
 			continue;
 		if (failed++ == 0) {
 			first = s;
 			firsttext = errtext;
 			snprintf(why, sizeof why, "%s", reason);
-			fsmc_server_label(server, label, sizeof label);
+			fsmc_address(
+			    c->sc->host, c->sc->port, label, sizeof label);
 		}
 	}
 	if (failed == 0)

@@ -19,101 +19,47 @@ copy_bytes(const char *s, size_t len)
 	return (p);
 }
 
-static memcached_return_t
-add_stat(const memcached_instance_st *server, const char *name, size_t namelen,
-    const char *value, size_t valuelen, void *ctx)
+static int
+add_stat(struct fsmc_server *srv, const struct fsmc_stat_line *sl)
 {
-	struct fsmc_server *srv = ctx;
 	struct fsmc_stat *stats, *st;
 
-	(void)server;
 	stats = realloc(srv->stats, (srv->nstats + 1) * sizeof *stats);
 	if (stats == NULL)
-		return (MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+		return (-1);
 	srv->stats = stats;
 	st = &stats[srv->nstats];
-	st->name = copy_bytes(name, namelen);
-	st->value = copy_bytes(value, valuelen);
+	st->name = copy_bytes(sl->name, sl->namelen);
+	st->value = copy_bytes(sl->value, sl->valuelen);
 	if (st->name == NULL || st->value == NULL) {
 		free(st->name);
 		free(st->value);
-		return (MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+		return (-1);
 	}
 	srv->nstats++;
-	return (MEMCACHED_SUCCESS);
+	return (0);
 }
 
 /*
- * A new handle with the settings of mc and only one of its servers, to
- * ask that server alone, with errors of its own; NULL when out of
- * memory.
+ * Whether a server, on which command failed with rc, is up but would
+ * not do it: it answered with an error, or it closed the connection
+ * without a word yet answers "version" in the text protocol on a new
+ * one.  twemproxy does that with flush_all and stats, which it does not
+ * forward, and with anything in the binary protocol, which it does not
+ * speak.  If so, sets the -ERR text and a reason and returns 1.
  */
-memcached_st *
-fsmc_one_server(memcached_st *mc, const memcached_instance_st *server)
+static int
+refused(struct fsmc *fc, struct fsmc_conn *c, memcached_return_t rc,
+    const char *command, const char **errtext, char *reason, size_t len)
 {
-	const char *name = memcached_server_name(server);
-	memcached_return_t rc;
-	memcached_st *one;
-
-	if ((one = memcached_clone(NULL, mc)) == NULL)
-		return (NULL);
-	memcached_servers_reset(one);
-	if (strcmp(memcached_server_type(server), "SOCKET") == 0)
-		rc = memcached_server_add_unix_socket(one, name);
-	else
-		rc = memcached_server_add(
-		    one, name, memcached_server_port(server));
-	if (rc != MEMCACHED_SUCCESS) {
-		memcached_free(one);
-		return (NULL);
-	}
-	return (one);
-}
-
-/*
- * What went wrong on the one server of a handle made by fsmc_one_server()
- * after a call that returned rc, or MEMCACHED_SUCCESS: libmemcached
- * reports the failed reply of a binary flush, or the end of a stats
- * reply cut short, only on the server.
- */
-memcached_return_t
-fsmc_server_failure(memcached_st *one, memcached_return_t rc)
-{
-	memcached_return_t why;
-
-	why = memcached_server_error_return(
-	    memcached_server_instance_by_position(one, 0));
-	if (why != MEMCACHED_SUCCESS)
-		return (why);
-	if (rc == MEMCACHED_SOME_ERRORS &&
-	    memcached_last_error(one) != MEMCACHED_SUCCESS)
-		return (memcached_last_error(one));
-	return (rc);
-}
-
-/*
- * Whether the one server of a handle made by fsmc_one_server(), on which
- * command failed with why, is up but would not do it: it answered with
- * an error, or it closed the connection without a word yet answers
- * "version" in the text protocol on a new one.  twemproxy does that
- * with flush_all and stats, which it does not forward, and with
- * anything in the binary protocol, which it does not speak.  If so,
- * sets the -ERR text and a reason and returns 1; else returns 0.
- */
-int
-fsmc_refused(memcached_st *one, memcached_return_t why, const char *command,
-    const char **errtext, char *reason, size_t len)
-{
-	int errnum = memcached_last_error_errno(one);
-	memcached_return_t rc;
-	memcached_st *probe;
 	char what[128];
-	int binary;
 
-	switch (fsmc_status_of(why)) {
+	switch (fsmc_status_of(rc)) {
 	case FSMC_EDATA:
 	case FSMC_ESERVER:
-		fsmc_reason(why, errnum, what, sizeof what);
+		if (rc == MEMCACHED_PROTOCOL_ERROR)
+			return (0);
+		fsmc_reason(rc, c->errnum, what, sizeof what);
 		*errtext = memcached_strerror(NULL, MEMCACHED_NOT_SUPPORTED);
 		snprintf(
 		    reason, len, "the server refused %s: %s", command, what);
@@ -123,25 +69,12 @@ fsmc_refused(memcached_st *one, memcached_return_t why, const char *command,
 	default:
 		return (0);
 	}
-	if ((why != MEMCACHED_CONNECTION_FAILURE &&
-		why != MEMCACHED_READ_FAILURE &&
-		why != MEMCACHED_UNKNOWN_READ_FAILURE &&
-		why != MEMCACHED_WRITE_FAILURE) ||
-	    (errnum != 0 && errnum != ECONNRESET && errnum != EPIPE))
+	if (rc != MEMCACHED_CONNECTION_FAILURE ||
+	    (c->errnum != 0 && c->errnum != ECONNRESET && c->errnum != EPIPE))
 		return (0);
-	binary = memcached_behavior_get(
-		     one, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL) != 0;
-	if ((probe = memcached_clone(NULL, one)) == NULL)
+	if (fsmc_probe_text(fc, c->sc) != MEMCACHED_SUCCESS)
 		return (0);
-	rc = memcached_behavior_set(
-	    probe, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
-	if (rc == MEMCACHED_SUCCESS)
-		rc = memcached_version(probe);
-	memcached_quit(probe);
-	memcached_free(probe);
-	if (rc != MEMCACHED_SUCCESS)
-		return (0);
-	if (binary) {
+	if (c->binary) {
 		*errtext = memcached_strerror(NULL, MEMCACHED_PROTOCOL_ERROR);
 		snprintf(reason, len,
 		    "the binary protocol is not supported: the server closed "
@@ -158,55 +91,70 @@ fsmc_refused(memcached_st *one, memcached_return_t why, const char *command,
 }
 
 /*
- * How a command on a handle made by fsmc_one_server() went: FSMC_OK, or
- * the status of its failure, with the -ERR text and a reason set.  A
- * server that refuses the command (see fsmc_refused()) is a server
- * error; one that does not answer is unavailable.
+ * How a command that asked one server went: FSMC_OK, or the status of
+ * its failure, with the -ERR text and a reason set.  A server that
+ * refuses the command (see refused()) is a server error; one that does
+ * not answer is unavailable.
  */
 enum fsmc_status
-fsmc_one_server_failed(memcached_st *one, memcached_return_t rc,
-    const char *command, const char **errtext, char *reason, size_t len)
+fsmc_one_server_failed(struct fsmc *fc, struct fsmc_conn *c,
+    memcached_return_t rc, const char *command, const char **errtext,
+    char *reason, size_t len)
 {
-	memcached_return_t why = fsmc_server_failure(one, rc);
 	enum fsmc_status status;
+	size_t n;
 
-	if (why == MEMCACHED_SUCCESS)
+	if (rc == MEMCACHED_SUCCESS)
 		return (FSMC_OK);
-	if (fsmc_refused(one, why, command, errtext, reason, len))
+	if (refused(fc, c, rc, command, errtext, reason, len))
 		return (FSMC_ESERVER);
-	*errtext = memcached_strerror(NULL, why);
-	fsmc_reason(why, memcached_last_error_errno(one), reason, len);
-	status = fsmc_status_of(why);
+	*errtext = memcached_strerror(NULL, rc);
+	fsmc_reason(rc, c->errnum, reason, len);
+	n = strlen(reason);
+	if (rc == MEMCACHED_PROTOCOL_ERROR && c->detail[0] != '\0')
+		snprintf(reason + n, len - n, ": %s", c->detail);
+	status = fsmc_status_of(rc);
 	return (status == FSMC_OK ? FSMC_ESERVER : status);
 }
 
 /*
- * Ask one server for its statistics through a handle that holds only
- * that server, so that a dead server costs its own lines and not the
- * others' (libmemcached's stat call gives up on the first failure).
- * On failure, sets the server's error and the reason.
+ * Ask one server for its statistics, on a connection of its own, so that
+ * a dead server costs its own lines and not the others'.  The whole
+ * reply has one deadline and at most FSMC_STATS_MAX lines.  On failure,
+ * sets the server's error and the reason.
  */
 static enum fsmc_status
-server_stats(struct fsmc_call *call, const memcached_instance_st *server,
+server_stats(struct fsmc_call *call, struct fsmc_conn *c,
     struct fsmc_server *srv, char *reason, size_t len)
 {
-	enum fsmc_status status = FSMC_OK;
+	struct fsmc_request rq = { 0 };
+	struct fsmc_stat_line sl = { 0 };
 	memcached_return_t rc;
-	memcached_st *one;
+	int64_t deadline;
+	size_t count = 0;
 
-	if ((one = fsmc_one_server(call->mc, server)) == NULL) {
-		srv->error = memcached_strerror(
-		    NULL, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
-		snprintf(reason, len, "out of memory");
-		return (FSMC_EINTERNAL);
+	rq.verb = FSMC_V_STATS;
+	if ((rc = fsmc_conn_open(c)) == MEMCACHED_SUCCESS) {
+		if (fsmc_wire_request(c, &rq) != 0)
+			rc = fsmc_conn_fail(
+			    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
+		deadline = fsmc_now_ms() + c->st->io_ms;
+		if (rc == MEMCACHED_SUCCESS)
+			rc = fsmc_conn_send(c, deadline);
+		while (rc == MEMCACHED_SUCCESS &&
+		    (rc = fsmc_wire_stat(c, deadline, &count, &sl)) ==
+			MEMCACHED_SUCCESS) {
+			if (add_stat(srv, &sl) != 0)
+				rc = fsmc_conn_fail(
+				    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
+		}
+		free(sl.body);
+		if (rc == MEMCACHED_END)
+			rc = MEMCACHED_SUCCESS;
 	}
-	rc = memcached_stat_execute(one, NULL, add_stat, srv);
-	/* The library's stat call reports no failure past "version". */
-	status =
-	    fsmc_one_server_failed(one, rc, "stats", &srv->error, reason, len);
-	memcached_quit(one);
-	memcached_free(one);
-	return (status);
+	fsmc_conn_close(c);
+	return (fsmc_one_server_failed(
+	    call->fc, c, rc, "stats", &srv->error, reason, len));
 }
 
 /*
@@ -228,7 +176,7 @@ cmd_status(struct fsmc_call *call)
 
 	res->libversion = memcached_lib_version();
 	res->verbose = call->a.verbose;
-	n = memcached_server_count(call->mc);
+	n = call->link->nconns;
 	if (n == 0) {
 		res->errtext = memcached_strerror(NULL, MEMCACHED_NO_SERVERS);
 		return (fsmc_fail(
@@ -247,14 +195,16 @@ cmd_status(struct fsmc_call *call)
 		res->nservers++;
 		if (!res->verbose)
 			continue;
-		s = server_stats(call, server, srv, reason, sizeof reason);
+		s = server_stats(
+		    call, &call->link->conns[i], srv, reason, sizeof reason);
 		if (s == FSMC_OK)
 			continue;
 		if (failed++ == 0) {
 			first = s;
 			snprintf(why, sizeof why, "%s", reason);
-			fsmc_server_label(
-			    server, firstlabel, sizeof firstlabel);
+			fsmc_address(call->link->conns[i].sc->host,
+			    call->link->conns[i].sc->port, firstlabel,
+			    sizeof firstlabel);
 		}
 	}
 	if (failed == 0)

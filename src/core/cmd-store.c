@@ -1,35 +1,47 @@
 /* The storage commands: set, replace, add, append and prepend. */
 
+#include <stdlib.h>
+
 #include "fsmc-int.h"
+
+static enum fsmc_verb
+store_verb(enum fsmc_op op)
+{
+	switch (op) {
+	case FSMC_ADD:
+		return (FSMC_V_ADD);
+	case FSMC_REPLACE:
+		return (FSMC_V_REPLACE);
+	case FSMC_APPEND:
+		return (FSMC_V_APPEND);
+	case FSMC_PREPEND:
+		return (FSMC_V_PREPEND);
+	default:
+		return (FSMC_V_SET);
+	}
+}
 
 enum fsmc_status
 cmd_store(struct fsmc_call *call)
 {
 	const struct fsmc_args *a = &call->a;
+	struct fsmc_request rq = { 0 };
+	struct fsmc_response rp;
 	memcached_return_t rc;
 
-	switch (call->cmd->op) {
-	case FSMC_ADD:
-		rc = memcached_add(call->mc, a->key, a->keylen, a->value,
-		    a->valuelen, (time_t)a->expiration, a->flags);
-		break;
-	case FSMC_REPLACE:
-		rc = memcached_replace(call->mc, a->key, a->keylen, a->value,
-		    a->valuelen, (time_t)a->expiration, a->flags);
-		break;
-	case FSMC_APPEND:
-		rc = memcached_append(
-		    call->mc, a->key, a->keylen, a->value, a->valuelen, 0, 0);
-		break;
-	case FSMC_PREPEND:
-		rc = memcached_prepend(
-		    call->mc, a->key, a->keylen, a->value, a->valuelen, 0, 0);
-		break;
-	default:
-		rc = memcached_set(call->mc, a->key, a->keylen, a->value,
-		    a->valuelen, (time_t)a->expiration, a->flags);
-		break;
+	rq.verb = store_verb(call->cmd->op);
+	rq.key = a->key;
+	rq.keylen = a->keylen;
+	rq.value = a->value;
+	rq.valuelen = a->valuelen;
+	if (rq.verb != FSMC_V_APPEND && rq.verb != FSMC_V_PREPEND) {
+		rq.flags = a->flags;
+		rq.exptime = a->expiration;
 	}
+	/* A session's pipe mode sends without waiting for the reply. */
+	rq.noreply = rq.hold = call->pipe;
+	rc = fsmc_call_exchange(call, &rq, &rp);
+	free(rp.value);
 	/*
 	 * The binary protocol says "exists" to an add and "not found" to a
 	 * replace, append or prepend where the text protocol says "not
@@ -39,9 +51,6 @@ cmd_store(struct fsmc_call *call)
 	    (call->cmd->op != FSMC_SET && call->cmd->op != FSMC_ADD &&
 		rc == MEMCACHED_NOTFOUND))
 		rc = MEMCACHED_NOTSTORED;
-	/* Sent without waiting for the reply (a session's pipe mode). */
-	if (rc == MEMCACHED_BUFFERED)
-		rc = MEMCACHED_SUCCESS;
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));
 	return (FSMC_OK);

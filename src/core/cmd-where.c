@@ -11,16 +11,16 @@
 enum fsmc_status
 cmd_where(struct fsmc_call *call)
 {
-	const memcached_instance_st *server;
-	memcached_return_t rc;
+	const struct fsmc_server_conf *sc;
 	char label[300];
 
-	server =
-	    memcached_server_by_key(call->mc, call->a.key, call->a.keylen, &rc);
-	if (server == NULL)
-		return (fsmc_fail_rc(
-		    call, rc != MEMCACHED_SUCCESS ? rc : MEMCACHED_NO_SERVERS));
-	fsmc_server_label(server, label, sizeof label);
+	if (call->link->nconns == 0)
+		return (fsmc_fail_rc(call, MEMCACHED_NO_SERVERS));
+	sc = call->link
+		 ->conns[fsmc_link_place(
+		     call->link, call->a.key, call->a.keylen)]
+		 .sc;
+	fsmc_address(sc->host, sc->port, label, sizeof label);
 	if ((call->res->value = strdup(label)) == NULL)
 		return (fsmc_fail(call->res, FSMC_EINTERNAL, call->cmd->name,
 		    "out of memory"));

@@ -384,23 +384,24 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
  * Run one command given as words: argv[0] is the command name.  With
  * valuebuf, the command's value is valuebuf and is not among the words.
  * Fills res, which the caller clears; returns res->status.  The command
- * runs on its own clone of the handle, so threads may share fc.
+ * has connections of its own, so threads may share fc.
  */
 enum fsmc_status
 fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
     size_t valuelen, struct fsmc_result *res)
 {
 	struct fsmc_call call;
+	struct fsmc_link link;
 
 	if (fsmc_prepare(&call, fc, argc, argv, valuebuf, valuelen, res) !=
 	    FSMC_OK)
 		return (res->status);
-	if ((call.mc = memcached_clone(NULL, fc->proto)) == NULL)
-		return (fsmc_fail(
-		    res, FSMC_EINTERNAL, call.cmd->name, "out of memory"));
+	if (fsmc_link_init(&link, fc, fc->proto, res) != FSMC_OK)
+		return (res->status);
+	call.mc = fc->proto;
+	call.link = &link;
 	call.cmd->exec(&call);
-	memcached_quit(call.mc);
-	memcached_free(call.mc);
+	fsmc_link_free(&link);
 	return (res->status);
 }
 

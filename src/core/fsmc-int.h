@@ -10,6 +10,19 @@
 /* memcached's limit on a key, in bytes (protocol.txt). */
 #define FSMC_KEY_MAX 250
 
+/*
+ * Bounds on what a server may send, documented in fsmemcache(1): a
+ * reply line, a value, the lines of one stats reply, and the keys one
+ * listing keeps.  Past them a reply is a protocol error, never growth.
+ */
+#define FSMC_LINE_MAX 8192
+#define FSMC_LINE_MAX_TEXT "8192"
+#define FSMC_VALUE_MAX (1024UL * 1024 * 1024)
+#define FSMC_STATS_MAX 10000
+#define FSMC_STATS_MAX_TEXT "10000"
+#define FSMC_KEYS_MAX 250000
+#define FSMC_KEYS_MAX_TEXT "250000"
+
 enum fsmc_distribution {
 	FSMC_DIST_MODULA,
 	FSMC_DIST_KETAMA,
@@ -46,14 +59,100 @@ struct fsmc_settings {
 };
 
 /*
- * An open handle: the settings and a prototype memcached_st built from
- * them.  It is never connected and never changed after fsmc_open(), so
- * threads may clone it concurrently.
+ * An open handle: the settings and a memcached_st built from them, which
+ * places keys on servers and is never connected: the protocol engine
+ * (wire.c, proto.c) does the talking.  Nothing changes it after
+ * fsmc_open(), so threads may share it.
  */
 struct fsmc {
 	struct fsmc_settings settings;
 	size_t nslen; /* the namespace's share of the key limit */
 	memcached_st *proto;
+	int cancel_fd; /* readable when every wait must end; -1 for none */
+};
+
+/* One connection to one server, owned by one thread at a time. */
+struct fsmc_conn {
+	int fd; /* -1 while closed */
+	const struct fsmc_settings *st;
+	const struct fsmc_server_conf *sc;
+	int binary;
+	int bare_lf; /* lines may end in LF alone, as metadump's do */
+	int cancel_fd;
+	char *in; /* what the server sent, not yet parsed */
+	size_t incap, inpos, inend;
+	char *out; /* requests not yet sent */
+	size_t outcap, outlen;
+	memcached_return_t rc; /* of the last read failure */
+	int errnum;	       /* errno of the last failure, or 0 */
+	char detail[192];      /* what was wrong with a broken reply */
+};
+
+/* What a request asks, in either protocol. */
+enum fsmc_verb {
+	FSMC_V_GET,
+	FSMC_V_SET,
+	FSMC_V_ADD,
+	FSMC_V_REPLACE,
+	FSMC_V_APPEND,
+	FSMC_V_PREPEND,
+	FSMC_V_DELETE,
+	FSMC_V_INCR,
+	FSMC_V_DECR,
+	FSMC_V_TOUCH,
+	FSMC_V_FLUSH,
+	FSMC_V_VERSION,
+	FSMC_V_STATS,
+	FSMC_V_NOOP
+};
+
+struct fsmc_request {
+	enum fsmc_verb verb;
+	const char *key; /* without the namespace */
+	size_t keylen;
+	const void *value;
+	size_t valuelen;
+	uint32_t flags;
+	int64_t exptime; /* also flush_all's delay */
+	uint64_t delta;
+	int noreply;
+	int hold;	 /* noreply: may wait in the buffer for more */
+	const char *arg; /* the group of stats */
+};
+
+struct fsmc_response {
+	memcached_return_t rc;
+	char *value; /* owned; NUL-terminated */
+	size_t valuelen;
+	uint32_t flags;
+	uint64_t number;
+};
+
+/* One statistic of a stats reply; body is the engine's. */
+struct fsmc_stat_line {
+	char *body;
+	const char *name, *value;
+	size_t namelen, valuelen;
+};
+
+/* A binary response, read whole; body is the caller's to free. */
+struct bin_frame {
+	int opcode;
+	int status;
+	size_t extlen, keylen, bodylen;
+	char *body;
+};
+
+/*
+ * Connections to the servers of a placement handle, one per server, by
+ * the handle's positions.  A call has one for itself; a session keeps
+ * one for all its commands.
+ */
+struct fsmc_link {
+	struct fsmc *fc;
+	memcached_st *place; /* fc->proto, or a session's */
+	struct fsmc_conn *conns;
+	uint32_t nconns;
 };
 
 /* Arguments of one command after validation. */
@@ -102,27 +201,81 @@ struct fsmc_cmd {
 /* Per-call state. */
 struct fsmc_call {
 	struct fsmc *fc;
-	memcached_st *mc; /* a clone of fc->proto, or a session's */
+	memcached_st *mc; /* places keys: fc->proto, or a session's */
+	struct fsmc_link *link;
 	const struct fsmc_cmd *cmd;
 	struct fsmc_args a;
 	struct fsmc_result *res;
-	memcached_return_t rc; /* the library's code for a failure */
-	int pipe;	       /* session: send without waiting for replies */
+	memcached_return_t rc;	/* the library's code for a failure */
+	struct fsmc_conn *conn; /* where it failed, for the message */
+	int pipe;		/* session: send without waiting for replies */
 };
 
 /*
- * A session: one clone of the handle kept for many commands, so that
- * its connections are reused.  Not for sharing between threads.
+ * A session: connections kept for many commands.  Not for sharing
+ * between threads.
  */
 struct fsmc_session {
 	struct fsmc *fc;
 	memcached_st *proto; /* fc->proto, or one without removed servers */
-	memcached_st *mc;
-	int used; /* mc has talked to servers: its connections may be stale */
+	struct fsmc_link link;
+	int used; /* the link has talked to servers: it may be stale */
 	int pipe;
 	unsigned int *failures; /* in a row, per configured server */
 	unsigned char *removed; /* taken out by remove_failed_servers */
 };
+
+/* wire.c */
+int64_t fsmc_now_ms(void);
+void fsmc_conn_init(struct fsmc_conn *, const struct fsmc_settings *,
+    const struct fsmc_server_conf *, int);
+void fsmc_conn_close(struct fsmc_conn *);
+void fsmc_conn_free(struct fsmc_conn *);
+memcached_return_t fsmc_conn_fail(struct fsmc_conn *, memcached_return_t, int);
+memcached_return_t fsmc_conn_broken(
+    struct fsmc_conn *, const char *, const char *, size_t);
+memcached_return_t fsmc_conn_open(struct fsmc_conn *);
+char *fsmc_conn_reserve(struct fsmc_conn *, size_t);
+int fsmc_conn_put(struct fsmc_conn *, const void *, size_t);
+memcached_return_t fsmc_conn_send(struct fsmc_conn *, int64_t);
+memcached_return_t fsmc_conn_line(
+    struct fsmc_conn *, int64_t, char **, size_t *);
+memcached_return_t fsmc_conn_block(
+    struct fsmc_conn *, int64_t, size_t, char **);
+memcached_return_t fsmc_conn_read(struct fsmc_conn *, int64_t, void *, size_t);
+int fsmc_conn_pending(const struct fsmc_conn *);
+
+/* proto.c */
+int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,
+    size_t, const void *, size_t, uint32_t);
+memcached_return_t fsmc_bin_response(
+    struct fsmc_conn *, int64_t, int, uint32_t, size_t, struct bin_frame *);
+int fsmc_wire_request(struct fsmc_conn *, const struct fsmc_request *);
+int fsmc_wire_mget(
+    struct fsmc_conn *, const char *const *, const size_t *, size_t);
+memcached_return_t fsmc_wire_reply(struct fsmc_conn *,
+    const struct fsmc_request *, int64_t, struct fsmc_response *);
+memcached_return_t fsmc_wire_value(struct fsmc_conn *, int64_t,
+    const char *const *, const size_t *, size_t, size_t *, size_t *,
+    struct fsmc_response *);
+memcached_return_t fsmc_wire_stat(
+    struct fsmc_conn *, int64_t, size_t *, struct fsmc_stat_line *);
+
+/* sasl.c */
+memcached_return_t fsmc_sasl_auth(struct fsmc_conn *, int64_t);
+
+/* link.c */
+enum fsmc_status fsmc_link_init(
+    struct fsmc_link *, struct fsmc *, memcached_st *, struct fsmc_result *);
+void fsmc_link_free(struct fsmc_link *);
+uint32_t fsmc_link_place(const struct fsmc_link *, const char *, size_t);
+memcached_return_t fsmc_exchange(
+    struct fsmc_conn *, const struct fsmc_request *, struct fsmc_response *);
+memcached_return_t fsmc_call_exchange(
+    struct fsmc_call *, const struct fsmc_request *, struct fsmc_response *);
+memcached_return_t fsmc_probe_text(
+    struct fsmc *, const struct fsmc_server_conf *);
+memcached_return_t fsmc_conn_barrier(struct fsmc_conn *);
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];
@@ -136,7 +289,6 @@ enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
 enum fsmc_status fsmc_fail_rc(struct fsmc_call *, memcached_return_t);
 enum fsmc_status fsmc_status_of(memcached_return_t);
 void fsmc_reason(memcached_return_t, int, char *, size_t);
-void fsmc_server_label(const memcached_instance_st *, char *, size_t);
 void fsmc_escape(const char *, size_t, char *, size_t);
 void fsmc_quote(const char *, size_t, char *, size_t);
 
@@ -150,19 +302,15 @@ void fsmc_settings_free(struct fsmc_settings *);
 /* cmd-*.c */
 enum fsmc_status cmd_store(struct fsmc_call *);
 enum fsmc_status cmd_get(struct fsmc_call *);
-enum fsmc_status cmd_get_many(memcached_st *, struct fsmc_call *, size_t);
+enum fsmc_status cmd_get_many(struct fsmc_link *, struct fsmc_call *, size_t);
 enum fsmc_status cmd_delete(struct fsmc_call *);
 enum fsmc_status cmd_arith(struct fsmc_call *);
 enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
 
 /* cmd-status.c, shared with cmd-flush.c */
-memcached_st *fsmc_one_server(memcached_st *, const memcached_instance_st *);
-memcached_return_t fsmc_server_failure(memcached_st *, memcached_return_t);
-int fsmc_refused(memcached_st *, memcached_return_t, const char *,
-    const char **, char *, size_t);
-enum fsmc_status fsmc_one_server_failed(memcached_st *, memcached_return_t,
-    const char *, const char **, char *, size_t);
+enum fsmc_status fsmc_one_server_failed(struct fsmc *, struct fsmc_conn *,
+    memcached_return_t, const char *, const char **, char *, size_t);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);

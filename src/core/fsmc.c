@@ -26,6 +26,7 @@ fsmc_open(
 		free(fc);
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
+	fc->cancel_fd = -1;
 	if (fsmc_settings_load(&fc->settings, opts, res) != FSMC_OK ||
 	    fsmc_settings_apply(&fc->settings, fc->proto, res) != FSMC_OK) {
 		fsmc_close(fc);
@@ -45,6 +46,17 @@ fsmc_close(struct fsmc *fc)
 	memcached_free(fc->proto);
 	fsmc_settings_free(&fc->settings);
 	free(fc);
+}
+
+/*
+ * Make every wait of the handle's commands end at once when fd becomes
+ * readable: a front end writes to a pipe from its signal handler.  Set
+ * before the handle is shared; -1 for none.
+ */
+void
+fsmc_set_cancel_fd(struct fsmc *fc, int fd)
+{
+	fc->cancel_fd = fd;
 }
 
 /* The version of the libmemcached in use, as status prints it. */
@@ -197,14 +209,6 @@ fsmc_address(const char *host, unsigned int port, char *buf, size_t len)
 	return (buf);
 }
 
-/* The address of a libmemcached server, as fsmc_address() writes it. */
-void
-fsmc_server_label(const memcached_instance_st *server, char *buf, size_t len)
-{
-	fsmc_address(memcached_server_name(server),
-	    (unsigned)memcached_server_port(server), buf, len);
-}
-
 /*
  * Escape bytes for a message: printable ASCII as is, others as \xNN, cut
  * with "..." when it does not fit.  Keys and words come from users and
@@ -245,36 +249,35 @@ fsmc_quote(const char *s, size_t n, char *buf, size_t len)
 }
 
 /*
- * Record a libmemcached failure of the running command: its status, its
- * "-ERR" text, and a line naming the key and the server that failed.
+ * Record a failure of the running command: its status, its "-ERR" text
+ * (libmemcached's words for rc), and a line naming the key and the
+ * server that failed.
  */
 enum fsmc_status
 fsmc_fail_rc(struct fsmc_call *call, memcached_return_t rc)
 {
 	struct fsmc_result *res = call->res;
-	const memcached_instance_st *server = NULL;
-	memcached_return_t src;
-	char reason[128], where[300], key[96];
+	const struct fsmc_conn *c = call->conn;
+	char reason[256], where[300], key[96];
 	enum fsmc_status status = fsmc_status_of(rc);
+	size_t n;
 
 	call->rc = rc;
 	res->errtext = memcached_strerror(NULL, rc);
-	fsmc_reason(
-	    rc, memcached_last_error_errno(call->mc), reason, sizeof reason);
+	fsmc_reason(rc, c != NULL ? c->errnum : 0, reason, sizeof reason);
 	if (rc == MEMCACHED_CLIENT_ERROR &&
 	    (call->cmd->op == FSMC_INCREMENT ||
 		call->cmd->op == FSMC_DECREMENT))
 		snprintf(reason, sizeof reason, "value is not a number");
+	n = strlen(reason);
+	if (rc == MEMCACHED_PROTOCOL_ERROR && c != NULL && c->detail[0] != '\0')
+		snprintf(reason + n, sizeof reason - n, ": %s", c->detail);
 	where[0] = '\0';
-	if (status >= FSMC_EUSAGE)
-		server = call->a.key != NULL ?
-		    memcached_server_by_key(
-			call->mc, call->a.key, call->a.keylen, &src) :
-		    memcached_server_get_last_disconnect(call->mc);
-	if (server != NULL) {
+	if (status >= FSMC_EUSAGE && c != NULL) {
 		where[0] = ' ';
 		where[1] = '(';
-		fsmc_server_label(server, where + 2, sizeof where - 3);
+		fsmc_address(
+		    c->sc->host, c->sc->port, where + 2, sizeof where - 3);
 		strcat(where, ")");
 	}
 	if (call->a.key == NULL)

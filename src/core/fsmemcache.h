@@ -111,6 +111,7 @@ typedef int (*fsmc_write_fn)(void *, int, const void *, size_t);
 enum fsmc_status fsmc_open(
     struct fsmc **, const struct fsmc_options *, struct fsmc_result *);
 void fsmc_close(struct fsmc *);
+void fsmc_set_cancel_fd(struct fsmc *, int);
 void fsmc_describe(const struct fsmc *, fsmc_write_fn, void *);
 enum fsmc_status fsmc_run(
     struct fsmc *, int, char **, const void *, size_t, struct fsmc_result *);

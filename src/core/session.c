@@ -5,34 +5,20 @@
 
 #include "fsmc-int.h"
 
+/* Connections, all closed, to the servers of the session's handle. */
 static enum fsmc_status
-new_connection(struct fsmc_session *s, struct fsmc_result *res)
+new_link(struct fsmc_session *s, struct fsmc_result *res)
 {
-	if (s->mc != NULL) {
-		memcached_quit(s->mc);
-		memcached_free(s->mc);
-	}
+	fsmc_link_free(&s->link);
 	s->used = 0;
-	if ((s->mc = memcached_clone(NULL, s->proto)) == NULL)
-		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
-	if (s->pipe &&
-	    (memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1) !=
-		    MEMCACHED_SUCCESS ||
-		memcached_behavior_set(s->mc,
-		    MEMCACHED_BEHAVIOR_BUFFER_REQUESTS,
-		    1) != MEMCACHED_SUCCESS))
-		return (fsmc_fail(
-		    res, FSMC_EINTERNAL, NULL, "cannot buffer requests"));
-	return (FSMC_OK);
+	return (fsmc_link_init(&s->link, s->fc, s->proto, res));
 }
 
 /*
  * Open a session on fc.  With pipe, storage commands and deletes are
- * buffered and sent without waiting for replies (noreply), and other
- * commands are refused; fsmc_session_sync() then waits until the servers
- * have read everything.  libmemcached must have noreply whenever it
- * buffers: buffering alone trips an assertion after a few thousand
- * requests.
+ * sent without waiting for replies (noreply), in large writes, and
+ * other commands are refused; fsmc_session_sync() then waits until the
+ * servers have read everything.
  */
 enum fsmc_status
 fsmc_session_open(struct fsmc *fc, int pipe, struct fsmc_session **sp,
@@ -53,7 +39,7 @@ fsmc_session_open(struct fsmc *fc, int pipe, struct fsmc_session **sp,
 		fsmc_session_close(s);
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
-	if (new_connection(s, res) != FSMC_OK) {
+	if (new_link(s, res) != FSMC_OK) {
 		fsmc_session_close(s);
 		return (res->status);
 	}
@@ -66,10 +52,7 @@ fsmc_session_close(struct fsmc_session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->mc != NULL) {
-		memcached_quit(s->mc);
-		memcached_free(s->mc);
-	}
+	fsmc_link_free(&s->link);
 	if (s->proto != NULL && s->proto != s->fc->proto)
 		memcached_free(s->proto);
 	free(s->failures);
@@ -77,50 +60,13 @@ fsmc_session_close(struct fsmc_session *s)
 	free(s);
 }
 
-/*
- * Whether a failure says the connection broke, as when a server
- * restarted since the session last used it.  A timeout is not: trying
- * again would only double the wait.
- */
-static int
-broken_connection(memcached_return_t rc)
-{
-	switch (rc) {
-	case MEMCACHED_CONNECTION_FAILURE:
-	case MEMCACHED_WRITE_FAILURE:
-	case MEMCACHED_READ_FAILURE:
-	case MEMCACHED_UNKNOWN_READ_FAILURE:
-	case MEMCACHED_ERRNO:
-	case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
-	case MEMCACHED_SERVER_MARKED_DEAD:
-	case MEMCACHED_SOME_ERRORS:
-		return (1);
-	default:
-		return (0);
-	}
-}
-
-/* The index in the configuration of the server a key goes to, or -1. */
+/* The index in the configuration of the server a call went to, or -1. */
 static int
 server_of(struct fsmc_session *s, const struct fsmc_call *call)
 {
-	const struct fsmc_settings *st = &s->fc->settings;
-	const memcached_instance_st *server;
-	memcached_return_t rc;
-	size_t i;
-
-	if (call->a.key == NULL ||
-	    (server = memcached_server_by_key(
-		 s->mc, call->a.key, call->a.keylen, &rc)) == NULL)
+	if (call->conn == NULL)
 		return (-1);
-	for (i = 0; i < st->nservers; i++) {
-		if (!s->removed[i] &&
-		    strcmp(st->servers[i].host,
-			memcached_server_name(server)) == 0 &&
-		    st->servers[i].port == memcached_server_port(server))
-			return ((int)i);
-	}
-	return (-1);
+	return ((int)(call->conn->sc - s->fc->settings.servers));
 }
 
 /*
@@ -153,7 +99,7 @@ remove_server(struct fsmc_session *s, size_t i, struct fsmc_result *res)
 			if (s->proto != s->fc->proto)
 				memcached_free(s->proto);
 			s->proto = proto;
-			new_connection(s, res);
+			new_link(s, res);
 		} else
 			memcached_free(proto);
 	}
@@ -191,32 +137,12 @@ count_failure(struct fsmc_session *s, const struct fsmc_call *call)
 static enum fsmc_status
 exec_call(struct fsmc_session *s, struct fsmc_call *call)
 {
-	const char *command = call->res->command;
-	enum fsmc_reply reply = call->res->reply;
-
-	call->mc = s->mc;
+	call->mc = s->proto;
+	call->link = &s->link;
+	call->pipe = s->pipe;
 	call->cmd->exec(call);
-	/*
-	 * A connection that served earlier commands may have died since
-	 * (a restarted memcached): reconnect and try once more.  A
-	 * restarted server has lost what the first try might have done,
-	 * so trying again cannot apply a command twice.
-	 */
-	if (call->res->status == FSMC_EUNAVAIL && s->used && !s->pipe &&
-	    broken_connection(call->rc)) {
-		fsmc_result_clear(call->res);
-		call->res->command = command;
-		call->res->reply = reply;
-		call->rc = MEMCACHED_SUCCESS;
-		if (new_connection(s, call->res) != FSMC_OK)
-			return (call->res->status);
-		call->mc = s->mc;
-		call->cmd->exec(call);
-	}
 	s->used = 1;
 	count_failure(s, call);
-	if (call->res->status == FSMC_EUNAVAIL && broken_connection(call->rc))
-		new_connection(s, call->res);
 	return (call->res->status);
 }
 
@@ -267,59 +193,60 @@ fsmc_session_run_gets(struct fsmc_session *s, size_t n, int *argcs,
 			exec_call(s, &ready[nready]);
 			continue;
 		}
+		ready[nready].mc = s->proto;
 		nready++;
 	}
-	/* As for single commands: a stale connection gets one more try. */
-	if (nready > 0 && s->used) {
-		s->used = 0;
-		if (memcached_version(s->mc) != MEMCACHED_SUCCESS)
-			new_connection(s, &results[0]);
-	}
-	cmd_get_many(s->mc, ready, nready);
+	cmd_get_many(&s->link, ready, nready);
 	s->used = 1;
 	free(calls);
 	return (FSMC_OK);
 }
 
-/* Send what a pipe session has buffered, without waiting for anything. */
+/* Send what a pipe session holds back, waiting only to write it. */
 enum fsmc_status
 fsmc_session_flush(struct fsmc_session *s, struct fsmc_result *res)
 {
+	struct fsmc_conn *c;
 	memcached_return_t rc;
+	uint32_t i;
 
 	memset(res, 0, sizeof *res);
-	if ((rc = memcached_flush_buffers(s->mc)) == MEMCACHED_SUCCESS)
-		return (FSMC_OK);
-	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
-	    "sending buffered commands: %s", memcached_strerror(NULL, rc)));
+	for (i = 0; i < s->link.nconns; i++) {
+		c = &s->link.conns[i];
+		if (c->fd < 0 || c->outlen == 0)
+			continue;
+		if ((rc = fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms)) !=
+		    MEMCACHED_SUCCESS)
+			return (fsmc_fail(res, fsmc_status_of(rc), NULL,
+			    "sending buffered commands: %s",
+			    memcached_strerror(NULL, rc)));
+	}
+	return (FSMC_OK);
 }
 
 /*
- * Send what a pipe session has buffered and wait until every server has
- * read it, so that what follows, on any connection, sees its effects.
- * The barrier is a request with a reply after all the others on each
- * connection.  Only noreply is switched off for it: switching buffering
- * too would make libmemcached close the connections first, and the
- * barrier would go out on new ones.
+ * Send what a pipe session holds back and wait until every server has
+ * read it, so that what follows, on any connection, sees its effects:
+ * a request with a reply after all the others on each connection.
  */
 enum fsmc_status
 fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 {
 	memcached_return_t rc;
+	uint32_t i;
 
 	memset(res, 0, sizeof *res);
-	rc = memcached_flush_buffers(s->mc);
-	if (rc == MEMCACHED_SUCCESS && s->pipe) {
-		memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
-		rc = memcached_version(s->mc);
-		memcached_behavior_set(s->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+	for (i = 0; i < s->link.nconns; i++) {
+		if (s->link.conns[i].fd < 0)
+			continue;
+		if ((rc = fsmc_conn_barrier(&s->link.conns[i])) !=
+		    MEMCACHED_SUCCESS)
+			return (fsmc_fail(res, fsmc_status_of(rc), NULL,
+			    "sending buffered commands: %s",
+			    memcached_strerror(NULL, rc)));
 	}
-	if (rc == MEMCACHED_SUCCESS)
-		return (FSMC_OK);
-	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
-	    "sending buffered commands: %s", memcached_strerror(NULL, rc)));
+	return (FSMC_OK);
 }
-
 /*
  * After a pipelined load: read back the keys of n storage and delete
  * commands, given as words, with one multi-get.  Each result is FSMC_OK
@@ -357,7 +284,9 @@ fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
 		gets[ngets].res = &got[i];
 		ngets++;
 	}
-	cmd_get_many(s->mc, gets, ngets);
+	for (i = 0; i < ngets; i++)
+		gets[i].mc = s->proto;
+	cmd_get_many(&s->link, gets, ngets);
 	for (i = 0; i < n; i++) {
 		r = &results[i];
 		if (r->status != FSMC_OK)

@@ -1,0 +1,234 @@
+/* The connections of a call or a session, and one request with its reply. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsmc-int.h"
+
+/* The configured server at a position of a placement handle. */
+static const struct fsmc_server_conf *
+conf_of(const struct fsmc_settings *st, const memcached_instance_st *server)
+{
+	size_t i;
+
+	for (i = 0; i < st->nservers; i++) {
+		if (strcmp(st->servers[i].host,
+			memcached_server_name(server)) == 0 &&
+		    (st->servers[i].socket ||
+			st->servers[i].port == memcached_server_port(server)))
+			return (&st->servers[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Connections, all closed, to every server of place, by position.  The
+ * handle only places keys: libmemcached never connects it.
+ */
+enum fsmc_status
+fsmc_link_init(struct fsmc_link *l, struct fsmc *fc, memcached_st *place,
+    struct fsmc_result *res)
+{
+	const struct fsmc_server_conf *sc;
+	uint32_t i, n = memcached_server_count(place);
+
+	memset(l, 0, sizeof *l);
+	l->fc = fc;
+	l->place = place;
+	if (n == 0)
+		return (FSMC_OK);
+	if ((l->conns = calloc(n, sizeof *l->conns)) == NULL)
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	for (i = 0; i < n; i++) {
+		sc = conf_of(&fc->settings,
+		    memcached_server_instance_by_position(place, i));
+		if (sc == NULL) {
+			fsmc_link_free(l);
+			return (fsmc_fail(res, FSMC_EINTERNAL, NULL,
+			    "a server the configuration does not have"));
+		}
+		fsmc_conn_init(&l->conns[i], &fc->settings, sc, fc->cancel_fd);
+		l->nconns++;
+	}
+	return (FSMC_OK);
+}
+
+void
+fsmc_link_free(struct fsmc_link *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->nconns; i++)
+		fsmc_conn_free(&l->conns[i]);
+	free(l->conns);
+	l->conns = NULL;
+	l->nconns = 0;
+}
+
+/* The position of the server a key goes to, as libmemcached places it. */
+uint32_t
+fsmc_link_place(const struct fsmc_link *l, const char *key, size_t keylen)
+{
+	if (l->nconns <= 1)
+		return (0);
+	return (memcached_generate_hash(l->place, key, keylen) % l->nconns);
+}
+
+/* Requests without replies go out in writes of about this size. */
+#define HOLD_BYTES 65536
+
+/*
+ * A request without a reply joins those held back on the connection,
+ * which go out together once they fill a large write.
+ */
+static memcached_return_t
+hold(struct fsmc_conn *c, const struct fsmc_request *rq)
+{
+	memcached_return_t rc;
+
+	if ((rc = fsmc_conn_open(c)) != MEMCACHED_SUCCESS)
+		return (rc);
+	if (fsmc_wire_request(c, rq) != 0)
+		return (
+		    fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
+	if (c->outlen < HOLD_BYTES)
+		return (MEMCACHED_SUCCESS);
+	return (fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms));
+}
+
+/*
+ * Send what is held back on c, then a request with a reply, and wait
+ * for that reply: the server has then read everything before it.  The
+ * replies of held requests that failed come first, and are passed over.
+ */
+memcached_return_t
+fsmc_conn_barrier(struct fsmc_conn *c)
+{
+	struct fsmc_request rq = { 0 };
+	struct bin_frame h;
+	memcached_return_t rc;
+	int64_t deadline;
+	char *line;
+	size_t len;
+
+	rq.verb = c->binary ? FSMC_V_NOOP : FSMC_V_VERSION;
+	if (fsmc_wire_request(c, &rq) != 0)
+		return (
+		    fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
+	deadline = fsmc_now_ms() + c->st->io_ms;
+	if ((rc = fsmc_conn_send(c, deadline)) != MEMCACHED_SUCCESS)
+		return (rc);
+	for (;;) {
+		if (!c->binary) {
+			if ((rc = fsmc_conn_line(c, deadline, &line, &len)) !=
+			    MEMCACHED_SUCCESS)
+				return (rc);
+			if (strncmp(line, "VERSION ", 8) == 0)
+				return (MEMCACHED_SUCCESS);
+			continue;
+		}
+		rc = fsmc_bin_response(c, deadline, -1, 0, FSMC_LINE_MAX, &h);
+		free(h.body);
+		if (rc != MEMCACHED_SUCCESS)
+			return (rc);
+		if (h.opcode == 0x0a)
+			return (MEMCACHED_SUCCESS);
+	}
+}
+
+/*
+ * Send one request on c and read its reply, within the I/O timeout
+ * counted from the moment it is sent.  A kept connection holding bytes
+ * nobody asked for is out of step with its server: it is opened anew.
+ * One the server has closed since (a restart) gets one more try on a
+ * new connection: a restarted server has lost what the first try might
+ * have done, so no command is applied twice.
+ */
+memcached_return_t
+fsmc_exchange(struct fsmc_conn *c, const struct fsmc_request *rq,
+    struct fsmc_response *rp)
+{
+	memcached_return_t rc;
+	int64_t deadline;
+	int kept, tries = 0;
+
+again:
+	memset(rp, 0, sizeof *rp);
+	if (rq->hold)
+		return (rp->rc = hold(c, rq));
+	if (fsmc_conn_pending(c))
+		fsmc_conn_close(c);
+	kept = c->fd >= 0;
+	if ((rc = fsmc_conn_open(c)) != MEMCACHED_SUCCESS)
+		return (rp->rc = rc);
+	if (fsmc_wire_request(c, rq) != 0)
+		return (rp->rc = fsmc_conn_fail(
+			    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
+	deadline = fsmc_now_ms() + c->st->io_ms;
+	rc = fsmc_conn_send(c, deadline);
+	if (rc == MEMCACHED_SUCCESS && rq->noreply)
+		return (rp->rc = MEMCACHED_SUCCESS);
+	if (rc == MEMCACHED_SUCCESS)
+		rc = fsmc_wire_reply(c, rq, deadline, rp);
+	if (rc == MEMCACHED_CONNECTION_FAILURE && kept && tries++ == 0)
+		goto again;
+	if (fsmc_conn_pending(c) && rc != MEMCACHED_PROTOCOL_ERROR) {
+		free(rp->value);
+		rp->value = NULL;
+		rc = fsmc_conn_broken(c, "more than one reply to one request",
+		    c->in + c->inpos, c->inend - c->inpos);
+	}
+	return (rp->rc = rc);
+}
+
+/*
+ * The call's request on the server its key goes to, and with replicas
+ * on the next servers too: a set or delete is copied there without
+ * waiting, as libmemcached does.
+ */
+memcached_return_t
+fsmc_call_exchange(struct fsmc_call *call, const struct fsmc_request *rq,
+    struct fsmc_response *rp)
+{
+	struct fsmc_link *l = call->link;
+	struct fsmc_request copy;
+	struct fsmc_response ignored;
+	uint32_t i, r, replicas = (uint32_t)call->fc->settings.replicas;
+	memcached_return_t rc;
+
+	i = fsmc_link_place(l, rq->key, rq->keylen);
+	call->conn = &l->conns[i];
+	rc = fsmc_exchange(call->conn, rq, rp);
+	if (rc != MEMCACHED_SUCCESS ||
+	    (rq->verb != FSMC_V_SET && rq->verb != FSMC_V_DELETE))
+		return (rc);
+	copy = *rq;
+	copy.noreply = 1;
+	for (r = 1; r <= replicas && r < l->nconns; r++)
+		fsmc_exchange(&l->conns[(i + r) % l->nconns], &copy, &ignored);
+	return (rc);
+}
+
+/*
+ * Whether a server answers "version" in the text protocol on a new
+ * connection of its own: tells a proxy that closes the connection on
+ * what it cannot forward from a server that is down.
+ */
+memcached_return_t
+fsmc_probe_text(struct fsmc *fc, const struct fsmc_server_conf *sc)
+{
+	struct fsmc_request rq;
+	struct fsmc_response rp;
+	struct fsmc_conn c;
+	memcached_return_t rc;
+
+	fsmc_conn_init(&c, &fc->settings, sc, fc->cancel_fd);
+	c.binary = 0;
+	memset(&rq, 0, sizeof rq);
+	rq.verb = FSMC_V_VERSION;
+	/* SASL needs the binary protocol, which a proxy may not speak. */
+	rc = fsmc_exchange(&c, &rq, &rp);
+	free(rp.value);
+	fsmc_conn_free(&c);
+	return (rc);
+}
