@@ -128,7 +128,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	has_line "  -p, --profile NAME     use the profile NAME of the configuration"
 	has_line "  -q, --quiet            print nothing when set, replace, add, delete or flush succeed,"
 	has_line "  -s, --servers LIST     use the servers in LIST (\"host[:port], ...\") instead of the"
-	has_line "  -t, --timeout MS       give up connecting, and waiting for a reply, after MS"
+	has_line "  -t, --timeout MS       give up connecting after MS milliseconds, and on a"
 	has_line "  -V, --version          print the version and exit"
 	has_line "  -x, --stdin            read the value of set, replace or add from standard input,"
 }

@@ -74,8 +74,9 @@ static const struct option_help {
 	    "use the servers in LIST (\"host[:port], ...\") instead of the\n"
 	    "configuration's" },
 	{ 't', "timeout", "MS",
-	    "give up connecting, and waiting for a reply, after MS\n"
-	    "milliseconds" },
+	    "give up connecting after MS milliseconds, and on a\n"
+	    "command whose whole reply has not come MS milliseconds\n"
+	    "after it was sent" },
 	{ OPT_VERIFY, "verify", NULL,
 	    "with --pipe: read every loaded key back afterwards and report\n"
 	    "each one missing or different" },

@@ -168,7 +168,9 @@ again:
 		    len - nslen < call->a.keylen ||
 		    memcmp(key + nslen, call->a.key, call->a.keylen) != 0)
 			continue;
-		if (call->res->nkeys >= FSMC_KEYS_MAX) {
+		call->keybytes += len - nslen + 1;
+		if (call->res->nkeys >= FSMC_KEYS_MAX ||
+		    call->keybytes > FSMC_KEYS_BYTES) {
 			*why = "more than " FSMC_KEYS_MAX_TEXT
 			       " keys: a longer prefix lists fewer";
 			ret = -2;

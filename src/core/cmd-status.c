@@ -153,6 +153,14 @@ server_stats(struct fsmc_call *call, struct fsmc_conn *c,
 			rc = MEMCACHED_SUCCESS;
 	}
 	fsmc_conn_close(c);
+	/* Statistics cut short would pass for the whole: only the error. */
+	if (rc != MEMCACHED_SUCCESS) {
+		while (srv->nstats > 0) {
+			srv->nstats--;
+			free(srv->stats[srv->nstats].name);
+			free(srv->stats[srv->nstats].value);
+		}
+	}
 	return (fsmc_one_server_failed(
 	    call->fc, c, rc, "stats", &srv->error, reason, len));
 }

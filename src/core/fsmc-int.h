@@ -22,6 +22,7 @@
 #define FSMC_STATS_MAX_TEXT "10000"
 #define FSMC_KEYS_MAX 250000
 #define FSMC_KEYS_MAX_TEXT "250000"
+#define FSMC_KEYS_BYTES (16UL * 1024 * 1024)
 
 enum fsmc_distribution {
 	FSMC_DIST_MODULA,
@@ -208,6 +209,7 @@ struct fsmc_call {
 	struct fsmc_result *res;
 	memcached_return_t rc;	/* the library's code for a failure */
 	struct fsmc_conn *conn; /* where it failed, for the message */
+	size_t keybytes;	/* keys: the bytes of the names kept */
 	int pipe;		/* session: send without waiting for replies */
 };
 
@@ -235,6 +237,7 @@ memcached_return_t fsmc_conn_fail(struct fsmc_conn *, memcached_return_t, int);
 memcached_return_t fsmc_conn_broken(
     struct fsmc_conn *, const char *, const char *, size_t);
 memcached_return_t fsmc_conn_open(struct fsmc_conn *);
+memcached_return_t fsmc_conn_adopt(struct fsmc_conn *, int);
 char *fsmc_conn_reserve(struct fsmc_conn *, size_t);
 int fsmc_conn_put(struct fsmc_conn *, const void *, size_t);
 memcached_return_t fsmc_conn_send(struct fsmc_conn *, int64_t);

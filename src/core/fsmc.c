@@ -139,7 +139,6 @@ fsmc_status_of(memcached_return_t rc)
 	case MEMCACHED_HOST_LOOKUP_FAILURE:
 	case MEMCACHED_CONNECTION_FAILURE:
 	case MEMCACHED_CONNECTION_BIND_FAILURE:
-	case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
 	case MEMCACHED_WRITE_FAILURE:
 	case MEMCACHED_READ_FAILURE:
 	case MEMCACHED_UNKNOWN_READ_FAILURE:
@@ -159,6 +158,10 @@ fsmc_status_of(memcached_return_t rc)
 	case MEMCACHED_NOT_SUPPORTED:
 	case MEMCACHED_DEPRECATED:
 		return (FSMC_EINTERNAL);
+	/*
+	 * MEMCACHED_ERROR, a server's "ERROR" (it does not know the
+	 * command), shares its value with the unused SOCKET_CREATE_FAILURE.
+	 */
 	default:
 		return (FSMC_ESERVER);
 	}

@@ -236,6 +236,24 @@ fsmc_conn_open(struct fsmc_conn *c)
 	return (rc);
 }
 
+/*
+ * Take over a connected, non-blocking socket as fsmc_conn_open() would
+ * have left it, without SASL: how a test speaks for the server over a
+ * socketpair.  On failure fd is still the caller's.
+ */
+memcached_return_t
+fsmc_conn_adopt(struct fsmc_conn *c, int fd)
+{
+	fsmc_conn_close(c);
+	c->errnum = 0;
+	c->detail[0] = '\0';
+	if (c->in == NULL && (c->in = malloc(IN_BUFFER)) == NULL)
+		return (MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+	c->incap = IN_BUFFER;
+	c->fd = fd;
+	return (MEMCACHED_SUCCESS);
+}
+
 /* Make room for n more bytes of request. */
 char *
 fsmc_conn_reserve(struct fsmc_conn *c, size_t n)
