@@ -907,12 +907,12 @@ set_distribution(const struct fsmc_settings *st, memcached_st *mc)
 }
 
 /*
- * The weight a server is added with.  libmemcached's memcached_clone()
- * keeps the weighted continuum of KETAMA_WEIGHTED only when some server
- * weighs 2 or more (1.1.4: it recomputes the flag from the weights), and
- * every command runs on a clone; so with "ketama-weighted" each weight
- * is doubled.  Only the ratios of the weights place keys, and those do
- * not change.
+ * The weight a server is added with.  libmemcached keeps the weighted
+ * continuum of KETAMA_WEIGHTED only when some server weighs 2 or more
+ * (1.1.4 recomputes the flag from the weights when a handle is cloned),
+ * so with "ketama-weighted" each weight is doubled, and every handle
+ * places keys alike.  Only the ratios of the weights place keys, and
+ * those do not change.
  */
 static uint32_t
 library_weight(
@@ -978,11 +978,9 @@ fsmc_settings_apply(
 			rc = memcached_server_add_with_weight(mc, sc->host,
 			    (in_port_t)sc->port, library_weight(st, sc));
 	}
+	/* The handle only places keys: SASL is the engine's (sasl.c). */
 	if (rc == MEMCACHED_SUCCESS)
 		rc = set_behaviors(st, mc);
-	if (rc == MEMCACHED_SUCCESS && st->sasl_user != NULL)
-		rc = memcached_set_sasl_auth_data(
-		    mc, st->sasl_user, st->sasl_password);
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail(res,
 		    fsmc_status_of(rc) == FSMC_EINTERNAL ? FSMC_EINTERNAL :

@@ -21,18 +21,19 @@ FUZZ_DIR=	tests/fuzz
 FUZZ_BUILD=	$(FUZZ_DIR)/build
 FUZZ_CC?=	clang
 FUZZ_SECONDS?=	60
-FUZZ_TARGETS=	split run config
+FUZZ_TARGETS=	split run config reply
 # Extra libFuzzer flags, as FUZZ_FLAGS=-jobs=2.
 FUZZ_FLAGS?=
 FUZZ_MAXLEN_split=	4096
 FUZZ_MAXLEN_run=	4096
 FUZZ_MAXLEN_config=	16384
+FUZZ_MAXLEN_reply=	16384
 FUZZ_CORE_SRCS=	$(wildcard src/core/*.c)
+FUZZ_PKGS=	libmemcached libconfig libsasl2
 FUZZ_CPPFLAGS=	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/core \
 		-DFSMC_CONF='"/nonexistent/fsmemcache.cfg"' \
-		$(shell pkg-config --cflags libmemcached libconfig 2>/dev/null)
-FUZZ_LIBS=	$(shell pkg-config --libs libmemcached libconfig 2>/dev/null) \
-		-lhashkit
+		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
+FUZZ_LIBS=	$(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) -lhashkit
 FUZZ_SAN=	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS=	-std=c99 -g -O1 -Wall -Wextra $(FUZZ_SAN)
