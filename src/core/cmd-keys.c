@@ -109,12 +109,13 @@ add_key(struct fsmc_result *res, const char *key, size_t len, long long exp,
 
 /*
  * Dump one server's keys into res, keeping those under the namespace and
- * prefix (the namespace is removed).  Returns 0, or with *why set -1
+ * prefix (the namespace is removed).  Returns 0, or with *why set (in
+ * words of its own, or in buf) -1
  * when the server cannot be reached and -2 when its reply is refused.
  */
 static int
-dump_server(
-    struct fsmc_call *call, const struct fsmc_server_conf *sc, const char **why)
+dump_server(struct fsmc_call *call, const struct fsmc_server_conf *sc,
+    const char **why, char *buf, size_t buflen)
 {
 	static const char request[] = "lru_crawler metadump all\r\n";
 	const struct fsmc_settings *st = &call->fc->settings;
@@ -151,12 +152,16 @@ again:
 			goto again;
 		}
 		if (strncmp(line, "key=", 4) != 0) {
-			*why = strncmp(line, "ERROR", 5) == 0 ?
-			    "the server has no lru_crawler metadump "
-			    "(memcached 1.4.31 or later)" :
-			    "unexpected reply to lru_crawler metadump";
 			ret = -2;
-			goto done;
+			if (strcmp(line, "ERROR") == 0) {
+				*why = "the server has no lru_crawler metadump "
+				       "(memcached 1.4.31 or later)";
+				goto done;
+			}
+			rc = fsmc_conn_broken(&c,
+			    "unexpected reply to lru_crawler metadump", line,
+			    len);
+			break;
 		}
 		/* The fields follow the key, which decoding shortens. */
 		key = line + 4;
@@ -188,8 +193,11 @@ again:
 	}
 fail:
 	*why = reason(rc, c.errnum);
-	if (rc == MEMCACHED_PROTOCOL_ERROR)
+	if (rc == MEMCACHED_PROTOCOL_ERROR) {
+		snprintf(buf, buflen, "protocol error: %s", c.detail);
+		*why = buf;
 		ret = -2;
+	}
 done:
 	fsmc_conn_free(&c);
 	return (ret);
@@ -206,6 +214,7 @@ cmd_keys(struct fsmc_call *call)
 	const struct fsmc_settings *st = &call->fc->settings;
 	struct fsmc_result *res = call->res;
 	const char *why = NULL, *firstwhy = NULL;
+	char detail[256], firstdetail[256];
 	size_t i, failed = 0;
 	char label[300], first[300] = "";
 	int r, firstr = 0;
@@ -225,11 +234,15 @@ cmd_keys(struct fsmc_call *call)
 			return (fsmc_fail(res, FSMC_EINTERNAL, call->cmd->name,
 			    "out of memory"));
 		res->nservers++;
-		if ((r = dump_server(call, &st->servers[i], &why)) == 0)
+		if ((r = dump_server(call, &st->servers[i], &why, detail,
+			 sizeof detail)) == 0)
 			continue;
-		res->servers[i].error = why;
+		res->servers[i].error = why == detail ?
+		    memcached_strerror(NULL, MEMCACHED_PROTOCOL_ERROR) :
+		    why;
 		if (failed++ == 0) {
-			firstwhy = why;
+			snprintf(firstdetail, sizeof firstdetail, "%s", why);
+			firstwhy = firstdetail;
 			firstr = r;
 			fsmc_address(st->servers[i].host, st->servers[i].port,
 			    first, sizeof first);

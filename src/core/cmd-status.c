@@ -102,17 +102,13 @@ fsmc_one_server_failed(struct fsmc *fc, struct fsmc_conn *c,
     char *reason, size_t len)
 {
 	enum fsmc_status status;
-	size_t n;
 
 	if (rc == MEMCACHED_SUCCESS)
 		return (FSMC_OK);
 	if (refused(fc, c, rc, command, errtext, reason, len))
 		return (FSMC_ESERVER);
 	*errtext = memcached_strerror(NULL, rc);
-	fsmc_reason(rc, c->errnum, reason, len);
-	n = strlen(reason);
-	if (rc == MEMCACHED_PROTOCOL_ERROR && c->detail[0] != '\0')
-		snprintf(reason + n, len - n, ": %s", c->detail);
+	fsmc_conn_reason(c, rc, reason, len);
 	status = fsmc_status_of(rc);
 	return (status == FSMC_OK ? FSMC_ESERVER : status);
 }

@@ -79,6 +79,9 @@ struct fsmc_conn {
 	const struct fsmc_server_conf *sc;
 	int binary;
 	int bare_lf; /* lines may end in LF alone, as metadump's do */
+	int quiet;   /* requests without replies are out: any reply is a
+			failure, passed over and counted */
+	unsigned long refused; /* such replies */
 	int cancel_fd;
 	char *in; /* what the server sent, not yet parsed */
 	size_t incap, inpos, inend;
@@ -292,6 +295,8 @@ enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
 enum fsmc_status fsmc_fail_rc(struct fsmc_call *, memcached_return_t);
 enum fsmc_status fsmc_status_of(memcached_return_t);
 void fsmc_reason(memcached_return_t, int, char *, size_t);
+void fsmc_conn_reason(
+    const struct fsmc_conn *, memcached_return_t, char *, size_t);
 void fsmc_escape(const char *, size_t, char *, size_t);
 void fsmc_quote(const char *, size_t, char *, size_t);
 

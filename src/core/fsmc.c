@@ -197,6 +197,22 @@ fsmc_reason(memcached_return_t rc, int errnum, char *buf, size_t len)
 }
 
 /*
+ * The reason for a failure of rc on connection c (which may be NULL):
+ * fsmc_reason()'s words, and for a broken reply what was wrong with it.
+ */
+void
+fsmc_conn_reason(
+    const struct fsmc_conn *c, memcached_return_t rc, char *buf, size_t len)
+{
+	size_t n;
+
+	fsmc_reason(rc, c != NULL ? c->errnum : 0, buf, len);
+	n = strlen(buf);
+	if (rc == MEMCACHED_PROTOCOL_ERROR && c != NULL && c->detail[0] != '\0')
+		snprintf(buf + n, len - n, ": %s", c->detail);
+}
+
+/*
  * A server's address for messages: "host:port", "[v6addr]:port", or a
  * socket's path (a name starting with "/").
  */
@@ -263,18 +279,14 @@ fsmc_fail_rc(struct fsmc_call *call, memcached_return_t rc)
 	const struct fsmc_conn *c = call->conn;
 	char reason[256], where[300], key[96];
 	enum fsmc_status status = fsmc_status_of(rc);
-	size_t n;
 
 	call->rc = rc;
 	res->errtext = memcached_strerror(NULL, rc);
-	fsmc_reason(rc, c != NULL ? c->errnum : 0, reason, sizeof reason);
+	fsmc_conn_reason(c, rc, reason, sizeof reason);
 	if (rc == MEMCACHED_CLIENT_ERROR &&
 	    (call->cmd->op == FSMC_INCREMENT ||
 		call->cmd->op == FSMC_DECREMENT))
 		snprintf(reason, sizeof reason, "value is not a number");
-	n = strlen(reason);
-	if (rc == MEMCACHED_PROTOCOL_ERROR && c != NULL && c->detail[0] != '\0')
-		snprintf(reason + n, sizeof reason - n, ": %s", c->detail);
 	where[0] = '\0';
 	if (status >= FSMC_EUSAGE && c != NULL) {
 		where[0] = ' ';

@@ -99,7 +99,8 @@ hold(struct fsmc_conn *c, const struct fsmc_request *rq)
 /*
  * Send what is held back on c, then a request with a reply, and wait
  * for that reply: the server has then read everything before it.  The
- * replies of held requests that failed come first, and are passed over.
+ * replies of held requests that failed come first: they are passed over
+ * and counted in c->refused.
  */
 memcached_return_t
 fsmc_conn_barrier(struct fsmc_conn *c)
@@ -112,6 +113,7 @@ fsmc_conn_barrier(struct fsmc_conn *c)
 	size_t len;
 
 	rq.verb = c->binary ? FSMC_V_NOOP : FSMC_V_VERSION;
+	c->quiet = 0;
 	if (fsmc_wire_request(c, &rq) != 0)
 		return (
 		    fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
@@ -125,6 +127,7 @@ fsmc_conn_barrier(struct fsmc_conn *c)
 				return (rc);
 			if (strncmp(line, "VERSION ", 8) == 0)
 				return (MEMCACHED_SUCCESS);
+			c->refused++;
 			continue;
 		}
 		rc = fsmc_bin_response(c, deadline, -1, 0, FSMC_LINE_MAX, &h);
@@ -133,6 +136,7 @@ fsmc_conn_barrier(struct fsmc_conn *c)
 			return (rc);
 		if (h.opcode == 0x0a)
 			return (MEMCACHED_SUCCESS);
+		c->refused++;
 	}
 }
 

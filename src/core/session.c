@@ -1,5 +1,6 @@
 /* Sessions: many commands over the same connections, for batches. */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,20 @@ fsmc_session_run_gets(struct fsmc_session *s, size_t n, int *argcs,
 	return (FSMC_OK);
 }
 
+/* A failure of c while it sends what a pipe session held back. */
+static enum fsmc_status
+pipe_failed(
+    struct fsmc_result *res, const struct fsmc_conn *c, memcached_return_t rc)
+{
+	char reason[256], where[300];
+
+	fsmc_conn_reason(c, rc, reason, sizeof reason);
+	res->errtext = memcached_strerror(NULL, rc);
+	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
+	    "sending buffered commands: %s (%s)", reason,
+	    fsmc_address(c->sc->host, c->sc->port, where, sizeof where)));
+}
+
 /* Send what a pipe session holds back, waiting only to write it. */
 enum fsmc_status
 fsmc_session_flush(struct fsmc_session *s, struct fsmc_result *res)
@@ -217,9 +232,7 @@ fsmc_session_flush(struct fsmc_session *s, struct fsmc_result *res)
 			continue;
 		if ((rc = fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms)) !=
 		    MEMCACHED_SUCCESS)
-			return (fsmc_fail(res, fsmc_status_of(rc), NULL,
-			    "sending buffered commands: %s",
-			    memcached_strerror(NULL, rc)));
+			return (pipe_failed(res, c, rc));
 	}
 	return (FSMC_OK);
 }
@@ -233,6 +246,7 @@ enum fsmc_status
 fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 {
 	memcached_return_t rc;
+	unsigned long refused = 0;
 	uint32_t i;
 
 	memset(res, 0, sizeof *res);
@@ -241,9 +255,15 @@ fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 			continue;
 		if ((rc = fsmc_conn_barrier(&s->link.conns[i])) !=
 		    MEMCACHED_SUCCESS)
-			return (fsmc_fail(res, fsmc_status_of(rc), NULL,
-			    "sending buffered commands: %s",
-			    memcached_strerror(NULL, rc)));
+			return (pipe_failed(res, &s->link.conns[i], rc));
+	}
+	for (i = 0; i < s->link.nconns; i++)
+		refused += s->link.conns[i].refused;
+	if (refused > 0) {
+		res->errtext = memcached_strerror(NULL, MEMCACHED_SERVER_ERROR);
+		return (fsmc_fail(res, FSMC_ESERVER, NULL,
+		    "%lu pipelined command%s failed on the server", refused,
+		    refused > 1 ? "s" : ""));
 	}
 	return (FSMC_OK);
 }

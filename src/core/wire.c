@@ -1,6 +1,7 @@
 /* Connections of the protocol engine: connect, send and receive under
  * deadlines. */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -335,6 +336,40 @@ read_some(struct fsmc_conn *c, int64_t deadline, int wait)
 }
 
 /*
+ * Pass over the complete replies in the buffer of a connection whose
+ * requests want none: each is a request that failed.  Without this, a
+ * server with many such replies to send would stop reading, and the
+ * pipeline would stall.
+ */
+static void
+pass_over_replies(struct fsmc_conn *c)
+{
+	size_t bodylen, len;
+	const char *nl;
+	uint32_t n;
+
+	for (;;) {
+		len = c->inend - c->inpos;
+		if (!c->binary) {
+			if ((nl = memchr(c->in + c->inpos, '\n', len)) == NULL)
+				break;
+			c->inpos = (size_t)(nl - c->in) + 1;
+		} else {
+			if (len < 24)
+				break;
+			memcpy(&n, c->in + c->inpos + 8, 4);
+			bodylen = ntohl(n);
+			if (len - 24 < bodylen)
+				break;
+			c->inpos += 24 + bodylen;
+		}
+		c->refused++;
+	}
+	if (c->inpos == c->inend)
+		c->inpos = c->inend = 0;
+}
+
+/*
  * Send the request built so far, all of it, before the deadline.  While
  * the socket is full, replies already there are read into the buffer.
  */
@@ -371,6 +406,8 @@ fsmc_conn_send(struct fsmc_conn *c, int64_t deadline)
 			c->outlen = 0;
 			return (c->rc);
 		}
+		if (c->quiet)
+			pass_over_replies(c);
 	}
 	c->outlen = 0;
 	return (MEMCACHED_SUCCESS);
@@ -408,6 +445,10 @@ fsmc_conn_line(
 		}
 	}
 	len = (size_t)(nl - line);
+	if (len + 1 > FSMC_LINE_MAX)
+		return (fsmc_conn_broken(c,
+		    "a reply line longer than " FSMC_LINE_MAX_TEXT " bytes",
+		    line, 40));
 	c->inpos += len + 1;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
