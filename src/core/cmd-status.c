@@ -24,11 +24,16 @@ add_stat(struct fsmc_server *srv, const struct fsmc_stat_line *sl)
 {
 	struct fsmc_stat *stats, *st;
 
-	stats = realloc(srv->stats, (srv->nstats + 1) * sizeof *stats);
-	if (stats == NULL)
-		return (-1);
-	srv->stats = stats;
-	st = &stats[srv->nstats];
+	/* Room for 64, then doubled when full: a long reply costs no more. */
+	if (srv->nstats == 0 ||
+	    (srv->nstats >= 64 && (srv->nstats & (srv->nstats - 1)) == 0)) {
+		stats = realloc(srv->stats,
+		    (srv->nstats == 0 ? 64 : srv->nstats * 2) * sizeof *stats);
+		if (stats == NULL)
+			return (-1);
+		srv->stats = stats;
+	}
+	st = &srv->stats[srv->nstats];
 	st->name = copy_bytes(sl->name, sl->namelen);
 	st->value = copy_bytes(sl->value, sl->valuelen);
 	if (st->name == NULL || st->value == NULL) {

@@ -309,6 +309,11 @@ read_some(struct fsmc_conn *c, int64_t deadline, int wait)
 	if (c->inend == c->incap)
 		return (-1);
 	for (;;) {
+		/* A reply that keeps coming is held to its deadline too. */
+		if (wait && fsmc_now_ms() >= deadline) {
+			c->rc = fsmc_conn_fail(c, MEMCACHED_TIMEOUT, 0);
+			return (-2);
+		}
 		r = recv(c->fd, c->in + c->inend, c->incap - c->inend, 0);
 		if (r > 0) {
 			c->inend += (size_t)r;
@@ -496,6 +501,10 @@ fsmc_conn_block(struct fsmc_conn *c, int64_t deadline, size_t n, char **bufp)
 			c->inpos += take;
 			have += take;
 			continue;
+		}
+		if (fsmc_now_ms() >= deadline) {
+			free(buf);
+			return (fsmc_conn_fail(c, MEMCACHED_TIMEOUT, 0));
 		}
 		if (cap == have) {
 			cap = cap * 2 < n ? cap * 2 : n;
