@@ -2,25 +2,18 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "fsmc-int.h"
 
 static memcached_return_t
 arith(struct fsmc_call *call, uint64_t *value)
 {
-	struct fsmc_request rq = { 0 };
-	struct fsmc_response rp;
-	memcached_return_t rc;
+	struct fsmc_request rq;
 
-	rq.verb = call->cmd->op == FSMC_INCREMENT ? FSMC_V_INCR : FSMC_V_DECR;
-	rq.key = call->a.key;
-	rq.keylen = call->a.keylen;
+	fsmc_key_request(call,
+	    call->cmd->op == FSMC_INCREMENT ? FSMC_V_INCR : FSMC_V_DECR, &rq);
 	rq.delta = call->a.offset;
-	rc = fsmc_call_exchange(call, &rq, &rp);
-	free(rp.value);
-	*value = rp.number;
-	return (rc);
+	return (fsmc_call_run(call, &rq, value));
 }
 
 /*
@@ -34,26 +27,21 @@ enum fsmc_status
 cmd_arith(struct fsmc_call *call)
 {
 	const struct fsmc_args *a = &call->a;
-	struct fsmc_request rq = { 0 };
-	struct fsmc_response rp;
+	struct fsmc_request rq;
 	memcached_return_t rc;
 	uint64_t initial;
 	char text[24];
-	int len;
 
 	rc = arith(call, &call->res->number);
 	if (rc == MEMCACHED_NOTFOUND) {
 		initial = call->cmd->op == FSMC_INCREMENT ? a->offset : 0;
-		len = snprintf(text, sizeof text, "%" PRIu64, initial);
-		rq.verb = FSMC_V_ADD;
-		rq.key = a->key;
-		rq.keylen = a->keylen;
+		fsmc_key_request(call, FSMC_V_ADD, &rq);
 		rq.value = text;
-		rq.valuelen = (size_t)len;
+		rq.valuelen =
+		    (size_t)snprintf(text, sizeof text, "%" PRIu64, initial);
 		rq.exptime = a->expiration;
 		rq.flags = a->flags;
-		rc = fsmc_call_exchange(call, &rq, &rp);
-		free(rp.value);
+		rc = fsmc_call_run(call, &rq, NULL);
 		if (rc == MEMCACHED_SUCCESS)
 			call->res->number = initial;
 		else if (rc == MEMCACHED_NOTSTORED ||

@@ -1,7 +1,5 @@
 /* The delete command. */
 
-#include <stdlib.h>
-
 #include "fsmc-int.h"
 
 /*
@@ -11,8 +9,7 @@
 enum fsmc_status
 cmd_delete(struct fsmc_call *call)
 {
-	struct fsmc_request rq = { 0 };
-	struct fsmc_response rp;
+	struct fsmc_request rq;
 	memcached_return_t rc;
 
 	if (call->a.expiration != 0) {
@@ -22,12 +19,8 @@ cmd_delete(struct fsmc_call *call)
 		    "memcached cannot delay a delete: the expiration must "
 		    "be 0"));
 	}
-	rq.verb = FSMC_V_DELETE;
-	rq.key = call->a.key;
-	rq.keylen = call->a.keylen;
-	rq.noreply = rq.hold = call->pipe;
-	rc = fsmc_call_exchange(call, &rq, &rp);
-	free(rp.value);
+	fsmc_key_request(call, FSMC_V_DELETE, &rq);
+	rc = fsmc_call_run(call, &rq, NULL);
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));
 	return (FSMC_OK);

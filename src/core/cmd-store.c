@@ -1,7 +1,5 @@
 /* The storage commands: set, replace, add, append and prepend. */
 
-#include <stdlib.h>
-
 #include "fsmc-int.h"
 
 static enum fsmc_verb
@@ -24,24 +22,17 @@ store_verb(enum fsmc_op op)
 enum fsmc_status
 cmd_store(struct fsmc_call *call)
 {
-	const struct fsmc_args *a = &call->a;
-	struct fsmc_request rq = { 0 };
-	struct fsmc_response rp;
+	struct fsmc_request rq;
 	memcached_return_t rc;
 
-	rq.verb = store_verb(call->cmd->op);
-	rq.key = a->key;
-	rq.keylen = a->keylen;
-	rq.value = a->value;
-	rq.valuelen = a->valuelen;
+	fsmc_key_request(call, store_verb(call->cmd->op), &rq);
+	rq.value = call->a.value;
+	rq.valuelen = call->a.valuelen;
 	if (rq.verb != FSMC_V_APPEND && rq.verb != FSMC_V_PREPEND) {
-		rq.flags = a->flags;
-		rq.exptime = a->expiration;
+		rq.flags = call->a.flags;
+		rq.exptime = call->a.expiration;
 	}
-	/* A session's pipe mode sends without waiting for the reply. */
-	rq.noreply = rq.hold = call->pipe;
-	rc = fsmc_call_exchange(call, &rq, &rp);
-	free(rp.value);
+	rc = fsmc_call_run(call, &rq, NULL);
 	/*
 	 * The binary protocol says "exists" to an add and "not found" to a
 	 * replace, append or prepend where the text protocol says "not

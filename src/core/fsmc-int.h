@@ -277,6 +277,10 @@ void fsmc_link_free(struct fsmc_link *);
 uint32_t fsmc_link_place(const struct fsmc_link *, const char *, size_t);
 memcached_return_t fsmc_exchange(
     struct fsmc_conn *, const struct fsmc_request *, struct fsmc_response *);
+void fsmc_key_request(
+    const struct fsmc_call *, enum fsmc_verb, struct fsmc_request *);
+memcached_return_t fsmc_call_run(
+    struct fsmc_call *, const struct fsmc_request *, uint64_t *);
 memcached_return_t fsmc_call_exchange(
     struct fsmc_call *, const struct fsmc_request *, struct fsmc_response *);
 memcached_return_t fsmc_probe_text(

@@ -214,6 +214,39 @@ fsmc_call_exchange(struct fsmc_call *call, const struct fsmc_request *rq,
 }
 
 /*
+ * A request of verb for the call's key: with a pipe session's calls, one
+ * that wants no reply and may wait in the buffer.
+ */
+void
+fsmc_key_request(
+    const struct fsmc_call *call, enum fsmc_verb verb, struct fsmc_request *rq)
+{
+	memset(rq, 0, sizeof *rq);
+	rq->verb = verb;
+	rq->key = call->a.key;
+	rq->keylen = call->a.keylen;
+	rq->noreply = rq->hold = call->pipe;
+}
+
+/*
+ * The call's request, for a reply without a value: its code, and the
+ * number a counter's carries in *number when that is not NULL.
+ */
+memcached_return_t
+fsmc_call_run(
+    struct fsmc_call *call, const struct fsmc_request *rq, uint64_t *number)
+{
+	struct fsmc_response rp;
+	memcached_return_t rc;
+
+	rc = fsmc_call_exchange(call, rq, &rp);
+	free(rp.value);
+	if (number != NULL)
+		*number = rp.number;
+	return (rc);
+}
+
+/*
  * Whether a server answers "version" in the text protocol on a new
  * connection of its own: tells a proxy that closes the connection on
  * what it cannot forward from a server that is down.
