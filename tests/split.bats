@@ -157,6 +157,27 @@ teardown_file() { mc_stop; }
 	[ "$output" = '[a][b\]' ]
 }
 
+@test "^^ and a space split on spaces, skipping those before the first word" {
+	run -0 "$SPLIT_WORDS" '^^  set k1 v'
+	[ "$output" = "[set][k1][v]" ]
+	run -0 "$SPLIT_WORDS" "^^    set   k1  'a b'"
+	[ "$output" = "[set][k1][a b]" ]
+	run -0 "$SPLIT_WORDS" "^^  '"
+	[ "$output" = "[']" ]
+}
+
+@test "^^ and a backslash keep a backslash that ends the line" {
+	run -0 "$SPLIT_WORDS" "^^\\a\\"
+	[ "$output" = '[a\]' ]
+	run -0 "$SPLIT_WORDS" "^^\\'\\"
+	[ "$output" = "['\\]" ]
+}
+
+@test "^^ and a backslash never split: each backslash protects the next byte" {
+	run -0 "$SPLIT_WORDS" '^^\set\k\\v\s'
+	[ "$output" = '[set\k\v ]' ]
+}
+
 @test "backslash s is a space that trailing trimming keeps" {
 	run -0 "$SPLIT_WORDS" 'set k a\sb\s'
 	[ "$output" = "[set][k][a b ]" ]
@@ -218,6 +239,13 @@ teardown_file() { mc_stop; }
 	[ "$output" = "+OK" ]
 	run -0 mc_raw "get k5"
 	[ "$output" = $'VALUE k5 255 5\na b c\nEND' ]
+}
+
+@test "-e with ^^ and a space stores the value, skipping the leading spaces" {
+	run -0 fsmc -e '^^  set k10 v'
+	[ "$output" = "+OK" ]
+	run -0 mc_raw "get k10"
+	[ "$output" = $'VALUE k10 0 1\nv\nEND' ]
 }
 
 @test "-e: double quotes do not group, and the expiration they leave is refused" {

@@ -78,37 +78,42 @@ clean_word(char *word, char delim)
 
 /*
  * Cut p at unquoted delimiters into at most max words; the last word
- * runs to the end of the line.  A backslash protects the next byte.
- * Splitting on spaces, as FreeSWITCH does by default, treats a run of
- * spaces as one separator, and any quote toggles quoting whether or not
- * it has a partner, so a stray quote glues the rest of the line into one
- * word.  Splitting on a "^^" delimiter keeps empty fields (but not after
- * a trailing delimiter), and a quote toggles only when a partner follows
- * somewhere in the line.
+ * runs to the end of the line.  A backslash protects the next byte, the
+ * delimiter included, so a "^^\" line is never cut, and a backslash that
+ * ends the line ends the last word and is kept.  Splitting on spaces, as
+ * FreeSWITCH does by default and for "^^ ", skips the spaces before each
+ * word and treats a run of spaces as one separator, and any quote toggles
+ * quoting whether or not it has a partner, so a stray quote glues the
+ * rest of the line into one word.  Splitting on another "^^" delimiter
+ * keeps empty fields (but not after a trailing delimiter), and a quote
+ * toggles only when a partner follows somewhere in the line.
  */
 static int
 split_words(char *p, char delim, char **argv, int max)
 {
 	int n = 0, quoted = 0, blank = delim == ' ';
 
-	while (*p != '\0') {
+	for (;;) {
+		while (blank && *p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
 		argv[n++] = p;
 		if (n == max)
 			break;
-		while (*p != '\0') {
-			if (*p == '\\' && p[1] != '\0')
+		for (; *p != '\0'; p++) {
+			if (*p == '\\') {
+				if (p[1] == '\0')
+					return (n);
 				p++;
-			else if (*p == '\'' &&
+			} else if (*p == '\'' &&
 			    (blank || quoted || strchr(p + 1, '\'') != NULL))
 				quoted = !quoted;
 			else if (*p == delim && !quoted) {
 				*p++ = '\0';
 				break;
 			}
-			p++;
 		}
-		while (blank && *p == ' ')
-			p++;
 	}
 	return (n);
 }
