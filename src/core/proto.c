@@ -566,6 +566,12 @@ binary_reply(struct fsmc_conn *c, const struct fsmc_request *rq,
 		}
 		if (rq->verb == FSMC_V_INCR || rq->verb == FSMC_V_DECR)
 			rp->number = get64((unsigned char *)h.body);
+		if (rq->verb == FSMC_V_VERSION &&
+		    (h.extlen != 0 || h.keylen != 0)) {
+			free(h.body);
+			return (fsmc_conn_broken(
+			    c, "a malformed reply to version", NULL, 0));
+		}
 		if (rq->verb == FSMC_V_VERSION) {
 			rp->value = h.body;
 			rp->valuelen = h.bodylen;

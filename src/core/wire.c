@@ -214,6 +214,19 @@ connect_server(struct fsmc_conn *c, int64_t deadline)
 	return (rc);
 }
 
+/* Empty buffers and no error, for a connection about to start. */
+static memcached_return_t
+fresh_buffers(struct fsmc_conn *c)
+{
+	c->errnum = 0;
+	c->detail[0] = '\0';
+	c->inpos = c->inend = c->outlen = 0;
+	if (c->in == NULL && (c->in = malloc(IN_BUFFER)) == NULL)
+		return (MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+	c->incap = IN_BUFFER;
+	return (MEMCACHED_SUCCESS);
+}
+
 /*
  * Make sure the connection is open, within the connect timeout, and
  * authenticated when the settings have SASL.
@@ -225,12 +238,8 @@ fsmc_conn_open(struct fsmc_conn *c)
 
 	if (c->fd >= 0)
 		return (MEMCACHED_SUCCESS);
-	c->errnum = 0;
-	c->detail[0] = '\0';
-	c->inpos = c->inend = c->outlen = 0;
-	if (c->in == NULL && (c->in = malloc(IN_BUFFER)) == NULL)
-		return (MEMCACHED_MEMORY_ALLOCATION_FAILURE);
-	c->incap = IN_BUFFER;
+	if ((rc = fresh_buffers(c)) != MEMCACHED_SUCCESS)
+		return (rc);
 	rc = connect_server(c, fsmc_now_ms() + c->st->connect_ms);
 	if (rc == MEMCACHED_SUCCESS && c->binary && c->st->sasl_user != NULL)
 		rc = fsmc_sasl_auth(c, fsmc_now_ms() + c->st->io_ms);
@@ -245,14 +254,12 @@ fsmc_conn_open(struct fsmc_conn *c)
 memcached_return_t
 fsmc_conn_adopt(struct fsmc_conn *c, int fd)
 {
+	memcached_return_t rc;
+
 	fsmc_conn_close(c);
-	c->errnum = 0;
-	c->detail[0] = '\0';
-	if (c->in == NULL && (c->in = malloc(IN_BUFFER)) == NULL)
-		return (MEMCACHED_MEMORY_ALLOCATION_FAILURE);
-	c->incap = IN_BUFFER;
-	c->fd = fd;
-	return (MEMCACHED_SUCCESS);
+	if ((rc = fresh_buffers(c)) == MEMCACHED_SUCCESS)
+		c->fd = fd;
+	return (rc);
 }
 
 /* Make room for n more bytes of request. */
