@@ -205,8 +205,9 @@ done:
 
 /*
  * List the keys on every server that start with the namespace and the
- * given prefix.  A server that fails gets its error in the server list,
- * as with status verbose, and the others are still listed.
+ * given prefix.  A server that fails gets its error and status in the
+ * server list and the others are still listed; the result's status is
+ * that of the first to fail, in the order of the configuration.
  */
 enum fsmc_status
 cmd_keys(struct fsmc_call *call)
@@ -237,9 +238,8 @@ cmd_keys(struct fsmc_call *call)
 		if ((r = dump_server(call, &st->servers[i], &why, detail,
 			 sizeof detail)) == 0)
 			continue;
-		res->servers[i].error = why == detail ?
-		    memcached_strerror(NULL, MEMCACHED_PROTOCOL_ERROR) :
-		    why;
+		res->servers[i].error = why == detail ? "protocol error" : why;
+		res->servers[i].status = r == -2 ? FSMC_ESERVER : FSMC_EUNAVAIL;
 		if (failed++ == 0) {
 			snprintf(firstdetail, sizeof firstdetail, "%s", why);
 			firstwhy = firstdetail;

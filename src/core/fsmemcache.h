@@ -54,7 +54,8 @@ struct fsmc_key {
 struct fsmc_server {
 	char *host; /* as configured; a socket path for UNIX sockets */
 	unsigned int port;
-	const char *error; /* status verbose: why the server gave no stats */
+	const char *error; /* status verbose, keys: why it gave no reply */
+	enum fsmc_status status; /* keys: how its listing failed, or OK */
 	struct fsmc_stat *stats;
 	size_t nstats;
 };
