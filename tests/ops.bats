@@ -485,8 +485,9 @@ fsmemcache: keys: connection refused (127.0.0.1:$DEAD_PORT)"
 }
 
 # Check the JSON of keys in $BATS_TEST_TMPDIR/stdout: one object on one
-# line, no failure; prints each key sorted, with "never" or "future" for
-# its expiration and whether its size is above 0.
+# line, no failure, every key on the current server; prints each key
+# sorted, with "never" or "future" for its expiration and whether its
+# size is above 0.
 json_keys_summary() {
 	python3 -c '
 import json, sys, time
@@ -497,13 +498,14 @@ assert d["command"] == "keys" and d["status"] == "ok" and d["exit"] == 0, d
 assert d["failures"] == [], d
 now = time.time()
 for k in sorted(d["keys"], key=lambda k: k["key"]):
-    assert set(k) == {"exp", "size", "key"}, k
+    assert set(k) == {"exp", "size", "key", "servers"}, k
+    assert k["servers"] == [sys.argv[2]], k
     exp = "never" if k["exp"] == -1 else "future" if k["exp"] > now else k["exp"]
     print(k["key"], exp, "size>0" if k["size"] > 0 else k["size"])
-' "$BATS_TEST_TMPDIR/stdout"
+' "$BATS_TEST_TMPDIR/stdout" "127.0.0.1:$MC_PORT"
 }
 
-@test "--json keys: one object with each key's expiration and size" {
+@test "--json keys: one object with each key's expiration, size and server" {
 	own_server
 	run -0 fsmc set forever v
 	run -0 fsmc set later v 1000
@@ -524,7 +526,7 @@ for k in sorted(d["keys"], key=lambda k: k["key"]):
 	[ "$output" = $'a%b future size>0\ncafé never size>0\nuser:1 never size>0' ]
 }
 
-# ---- keys over a pool and the delete-by-prefix recipe ----
+# ---- keys over a pool, replicas and the delete-by-prefix recipe ----
 
 # A pool of $1 servers of the test's own, and a configuration naming
 # them followed by the other arguments as lines.  Sets POOL ("a, b, c"),
@@ -610,6 +612,55 @@ no_key_left() {
 	return 1
 }
 
+@test "keys with replicas = 1 lists each key once, though two servers hold it" {
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	run -0 --separate-stderr fsmc_out keys
+	[ "$stderr" = "" ]
+	run -0 kept_keys_are del:{1..30} keep:{1..5}
+	run -0 --separate-stderr fsmc_out keys keep:
+	run -0 kept_keys_are keep:{1..5}
+}
+
+@test "--json keys with replicas = 1: each key once, with the servers that hold it in the order of the configuration" {
+	local where=$BATS_TEST_TMPDIR/where
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	placed keep: 5 >"$where"
+	run -0 --separate-stderr fsmc_out --json keys keep:
+	[ "$stderr" = "" ]
+	run -0 python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+pool = sys.argv[3].split(", ")
+own = dict(line.split() for line in open(sys.argv[2]))
+assert (d["status"], d["exit"], d["failures"]) == ("ok", 0, []), d
+got = {k["key"]: k["servers"] for k in d["keys"]}
+assert len(got) == len(d["keys"]) == 5, d["keys"]
+for key, s in own.items():
+    i = pool.index(s)
+    want = sorted([s, pool[(i + 1) % 3]], key=pool.index)
+    assert got[key] == want, (key, got[key], want)
+' "$BATS_TEST_TMPDIR/stdout" "$where" "$POOL"
+}
+
+@test "--json keys: a key that every server holds (copies another configuration left) is listed once with all three" {
+	local s
+	own_pool 3
+	for s in ${POOL//,/}; do
+		run -0 "$FSMC_BIN" -c /dev/null -s "$s" set everywhere v
+	done
+	run -0 --separate-stderr fsmc_out --json keys every
+	[ "$stderr" = "" ]
+	run -0 python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert [k["key"] for k in d["keys"]] == ["everywhere"], d
+print(", ".join(d["keys"][0]["servers"]))
+' "$BATS_TEST_TMPDIR/stdout"
+	[ "$output" = "$POOL" ]
+}
+
 @test "--json keys with a server down: the keys, and the failure as a record of its own, exit 69" {
 	local dead
 	own_pool 2
@@ -630,11 +681,26 @@ assert d["message"] == "keys: connection refused (%s)" % dead, d
 assert d["failures"] == [{"server": dead, "status": "unavailable",
     "exit": 69, "error": "connection refused"}], d["failures"]
 for k in d["keys"]:
-    assert k["key"].startswith("keep:"), k
+    assert k["key"].startswith("keep:") and k["servers"] == [live], k
 print(len(d["keys"]))
 ' "$BATS_TEST_TMPDIR/stdout" "$POOL" "$dead"
 	[ "$output" -gt 0 ]
 	[ "$output" -lt 5 ]
+}
+
+@test "delete by prefix (keys | sed | fsmemcache -f -) with replicas = 1: each key deleted once, every copy, nothing else" {
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	run -0 delete_by_prefix del:
+	[ "$output" = "0 0 0" ]
+	run -0 cat "$BATS_TEST_TMPDIR/keys.err"
+	[ "$output" = "" ]
+	run -0 cmp "$BATS_TEST_TMPDIR/delete.out" <(yes +OK | head -n 30)
+	run -0 cat "$BATS_TEST_TMPDIR/delete.err"
+	[[ $output == "fsmemcache: 30 lines: 30 ok, 0 not found, 0 not stored, 0 errors; "* ]]
+	run -0 no_key_left del:
+	run -0 --separate-stderr fsmc_out keys
+	run -0 kept_keys_are keep:{1..5}
 }
 
 @test "delete by prefix with a server down: the live servers' keys are deleted, keys exits 69 and says why on standard error" {
@@ -657,6 +723,48 @@ fsmemcache: keys: connection refused ($dead)" ]
 	run -69 --separate-stderr fsmc_out keys
 	mapfile -t live < <(placed_on keep: 5 "$dead" not)
 	run -0 kept_keys_are "${live[@]}"
+}
+
+@test "delete by prefix with replicas = 1 and a server down: what is left is exactly the copies of keys whose own server is down, each a failed line, exit 69" {
+	local dead lost
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	dead=$(pool_kill 0)
+	placed_on del: 30 "$dead" >"$BATS_TEST_TMPDIR/lost"
+	lost=$(wc -l <"$BATS_TEST_TMPDIR/lost")
+	[ "$lost" -gt 0 ]
+	run -0 delete_by_prefix del:
+	[ "$output" = "69 0 69" ]
+	run -0 grep -c -x -F -- '-ERR CONNECTION FAILURE' "$BATS_TEST_TMPDIR/delete.out"
+	[ "$output" = "$lost" ]
+	run -0 grep -c -x -F +OK "$BATS_TEST_TMPDIR/delete.out"
+	[ "$output" = $((30 - lost)) ]
+	run -0 tail -n 1 "$BATS_TEST_TMPDIR/delete.err"
+	[[ $output == "fsmemcache: 30 lines: $((30 - lost)) ok, 0 not found, 0 not stored, $lost errors; "* ]]
+	run -69 --separate-stderr fsmc_out keys del:
+	run -0 cmp <(LC_ALL=C sort "$BATS_TEST_TMPDIR/stdout") \
+	    <(LC_ALL=C sort "$BATS_TEST_TMPDIR/lost")
+}
+
+@test "keys lists 250,000 keys that replicas = 1 puts on both of two servers once each, within 10 s and 64 MiB" {
+	local load=$BATS_TEST_TMPDIR/load.txt t0 ms
+	own_pool 2 'replicas = 1;'
+	seq -f 'set big%g v' 1 250000 >"$load"
+	run -0 --separate-stderr fsmc --pipe -f "$load"
+	t0=$(now_ms)
+	run -0 --separate-stderr to_file /usr/bin/time -f %M \
+	    -o "$BATS_TEST_TMPDIR/rss" "$FSMC_BIN" -c "$FSMC_CFG" keys big
+	ms=$(($(now_ms) - t0))
+	[ "$stderr" = "" ]
+	run -0 cmp <(LC_ALL=C sort "$BATS_TEST_TMPDIR/stdout") \
+	    <(seq -f 'big%g' 1 250000 | LC_ALL=C sort)
+	[ "$ms" -lt 10000 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/rss")" -lt $((64 * 1024)) ]
+	# One more key is over the limit, on each server.
+	run -0 fsmc set big250001 v
+	run -76 --separate-stderr fsmc_out keys big
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/stdout")" -eq 250000 ]
+	[[ ${stderr_lines[1]} == "fsmemcache: keys: more than 250000 keys: a longer prefix lists fewer ("*") and 1 more server" ]]
 }
 
 # ---- -r and -i ----

@@ -633,7 +633,7 @@ EOF
 	all_passed
 }
 
-@test "never-ending stats and lru_crawler metadump: status verbose, health and keys stop at the deadline (69) or a limit (76), in bounded memory" {
+@test "never-ending stats and lru_crawler metadump, also of the same keys over and over: status verbose, health and keys stop at the deadline (69) or a limit (76), in bounded memory" {
 	local class
 	local T=500
 	fake_start --mode endless-list
@@ -662,6 +662,20 @@ EOF
 	    >"$BATS_TEST_TMPDIR/stdout.rest" || true
 	mv "$BATS_TEST_TMPDIR/stdout.rest" "$BATS_TEST_TMPDIR/stdout"
 	verdict "endless metadump: keys [$class]"
+	# Three keys over and over: each is listed once, and the listing
+	# still ends.
+	fake_stop "$FAKE_PID"
+	fake_start --mode endless-list --size 3
+	wire keys
+	class=proto
+	[ "$ST" -ne 69 ] || class=timeout
+	want keys "$class"
+	W_PRE="fsmemcache: keys: "
+	if ! printf 'k0\nk1\nk2\n' | cmp -s - "$BATS_TEST_TMPDIR/stdout"; then
+		judged "endless repeated metadump: keys once" "stdout [$(shown "$BATS_TEST_TMPDIR/stdout")]"
+	fi
+	: >"$BATS_TEST_TMPDIR/stdout"
+	verdict "endless repeated metadump: keys [$class]"
 	all_passed
 }
 

@@ -108,8 +108,8 @@ json_status(const struct fsmc_result *res)
 }
 
 /*
- * The keys, and each server whose listing failed as a record of its
- * own: the keys are then not all.
+ * Each key once, with the servers that hold it, and each server whose
+ * listing failed as a record of its own: the keys are then not all.
  */
 static void
 json_keys(const struct fsmc_result *res)
@@ -117,7 +117,7 @@ json_keys(const struct fsmc_result *res)
 	const struct fsmc_server *srv;
 	const struct fsmc_key *k;
 	char addr[300];
-	size_t i, n = 0;
+	size_t i, j, n = 0;
 
 	fputs(",\"keys\":[", stdout);
 	for (i = 0; i < res->nkeys; i++) {
@@ -125,7 +125,16 @@ json_keys(const struct fsmc_result *res)
 		printf("%s{\"exp\":%lld,\"size\":%llu", i > 0 ? "," : "",
 		    k->exp, k->size);
 		json_value(stdout, "key", k->name, k->len);
-		putchar('}');
+		fputs(",\"servers\":[", stdout);
+		for (j = 0; j < k->nservers; j++) {
+			srv = &res->servers[k->servers[j]];
+			if (j > 0)
+				putchar(',');
+			json_cstring(stdout,
+			    fsmc_address(
+				srv->host, srv->port, addr, sizeof addr));
+		}
+		fputs("]}", stdout);
 	}
 	fputs("],\"failures\":[", stdout);
 	for (i = 0; i < res->nservers; i++) {
