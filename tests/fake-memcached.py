@@ -22,8 +22,9 @@ and answers each request that expects a reply:
     reset          the first half of a valid reply, then a reset (RST)
     drip           a valid reply, one byte every SECONDS (default 0.3)
     endless-list   to stats, "STAT nX X" lines without end; to lru_crawler
-                   metadump, "key=kX ..." lines without end; else a
-                   valid reply
+                   metadump, "key=kX ..." lines without end (with --size,
+                   X runs through N names over and over); else a valid
+                   reply
     silent         nothing, ever
     valid          a valid reply (see natural_reply())
 
@@ -236,10 +237,11 @@ def stat_chunk(n):
                     for i in range(base, base + 1000))
 
 
-def key_chunk(n):
+def key_chunk(n, names=None):
     base = n * 1000
     return b"".join(b"key=k%d exp=-1 la=1 cas=1 fetch=no cls=1 size=1\r\n"
-                    % i for i in range(base, base + 1000))
+                    % (i if names is None else i % names)
+                    for i in range(base, base + 1000))
 
 
 def answer(sock, req, opts):
@@ -286,7 +288,7 @@ def answer(sock, req, opts):
         if req.command == b"stats":
             endless(sock, stat_chunk)
         elif req.command == b"lru_crawler metadump":
-            endless(sock, key_chunk)
+            endless(sock, lambda n: key_chunk(n, opts.size))
         else:
             sock.sendall(natural_reply(req))
 

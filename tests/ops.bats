@@ -412,13 +412,64 @@ on_tty() {
 	run -0 kept_keys_are two{1..20}
 }
 
-@test "keys with a server down: the live server's keys, then the error, exit 69" {
+@test "keys with a server down: only the live server's keys on standard output, the failure on standard error, exit 69" {
+	local err
 	own_server
 	run -0 fsmc set live1 v
 	dead_first
+	err="-ERR SOME ERRORS WERE REPORTED
+fsmemcache: keys: connection refused (127.0.0.1:$DEAD_PORT)"
 	run -69 --separate-stderr fsmc_out keys
-	out_is 'live1\n-ERR SOME ERRORS WERE REPORTED\n'
-	[ "$stderr" = "fsmemcache: keys: connection refused (127.0.0.1:$DEAD_PORT)" ]
+	out_is 'live1\n'
+	[ "$stderr" = "$err" ]
+	run -69 --separate-stderr fsmc_out -q keys
+	out_is 'live1\n'
+	[ "$stderr" = "$err" ]
+}
+
+@test "keys in a batch with a server down: standard output still holds keys only" {
+	own_server
+	run -0 fsmc set live1 v
+	dead_first
+	run -69 --separate-stderr fsmc_out -f - <<<keys
+	out_is 'live1\n'
+	[ "${stderr_lines[0]}" = "-ERR SOME ERRORS WERE REPORTED" ]
+	[ "${stderr_lines[1]}" = "fsmemcache: line 1: keys: connection refused (127.0.0.1:$DEAD_PORT)" ]
+	[[ ${stderr_lines[2]} == "fsmemcache: 1 lines: 0 ok, 0 not found, 0 not stored, 1 errors; "* ]]
+	[ "${#stderr_lines[@]}" -eq 3 ]
+}
+
+@test "keys with a server that refuses the dump: only the other's keys on standard output, exit 76" {
+	local first
+	own_server
+	first=$MC_PORT
+	run -0 fsmc set live1 v
+	mc_spawn -o no_lru_crawler
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d";\n' "$first" "$MC_PORT" \
+	    >"$FSMC_CFG"
+	run -76 --separate-stderr fsmc_out keys
+	out_is 'live1\n'
+	[ "${stderr_lines[0]}" = "-ERR SOME ERRORS WERE REPORTED" ]
+	[ "${stderr_lines[1]}" = "fsmemcache: keys: protocol error: unexpected reply to lru_crawler metadump: 'CLIENT_ERROR lru crawler disabled' (127.0.0.1:$MC_PORT)" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+}
+
+@test "keys with a server down and one refusing the dump: the exit status and message of the first in the configuration" {
+	local live=$MC_PORT dead refusing cfg=$BATS_TEST_TMPDIR/both.cfg
+	dead=$(free_port)
+	mc_spawn -o no_lru_crawler
+	refusing=$MC_PORT
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d, 127.0.0.1:%d";\n' \
+	    "$live" "$dead" "$refusing" >"$cfg"
+	use_config "$cfg"
+	run -69 --separate-stderr fsmc keys "none$BATS_TEST_NUMBER"
+	[ "$output" = "" ]
+	[ "${stderr_lines[1]}" = "fsmemcache: keys: connection refused (127.0.0.1:$dead) and 1 more server" ]
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d, 127.0.0.1:%d";\n' \
+	    "$live" "$refusing" "$dead" >"$cfg"
+	run -76 --separate-stderr fsmc keys "none$BATS_TEST_NUMBER"
+	[ "$output" = "" ]
+	[[ ${stderr_lines[1]} == "fsmemcache: keys: protocol error: "*" (127.0.0.1:$refusing) and 1 more server" ]]
 }
 
 @test "keys returns keys with special characters exactly" {
@@ -434,8 +485,9 @@ on_tty() {
 }
 
 # Check the JSON of keys in $BATS_TEST_TMPDIR/stdout: one object on one
-# line; prints each key sorted, with "never" or "future" for its
-# expiration and whether its size is above 0.
+# line, no failure, every key on the current server; prints each key
+# sorted, with "never" or "future" for its expiration and whether its
+# size is above 0.
 json_keys_summary() {
 	python3 -c '
 import json, sys, time
@@ -443,15 +495,17 @@ text = open(sys.argv[1], encoding="utf-8").read()
 assert text.endswith("\n") and text.count("\n") == 1, "not one line"
 d = json.loads(text)
 assert d["command"] == "keys" and d["status"] == "ok" and d["exit"] == 0, d
+assert d["failures"] == [], d
 now = time.time()
 for k in sorted(d["keys"], key=lambda k: k["key"]):
-    assert set(k) == {"exp", "size", "key"}, k
+    assert set(k) == {"exp", "size", "key", "servers"}, k
+    assert k["servers"] == [sys.argv[2]], k
     exp = "never" if k["exp"] == -1 else "future" if k["exp"] > now else k["exp"]
     print(k["key"], exp, "size>0" if k["size"] > 0 else k["size"])
-' "$BATS_TEST_TMPDIR/stdout"
+' "$BATS_TEST_TMPDIR/stdout" "127.0.0.1:$MC_PORT"
 }
 
-@test "--json keys: one object with each key's expiration and size" {
+@test "--json keys: one object with each key's expiration, size and server" {
 	own_server
 	run -0 fsmc set forever v
 	run -0 fsmc set later v 1000
@@ -470,6 +524,247 @@ for k in sorted(d["keys"], key=lambda k: k["key"]):
 	[ "$stderr" = "" ]
 	run -0 json_keys_summary
 	[ "$output" = $'a%b future size>0\ncafé never size>0\nuser:1 never size>0' ]
+}
+
+# ---- keys over a pool, replicas and the delete-by-prefix recipe ----
+
+# A pool of $1 servers of the test's own, and a configuration naming
+# them followed by the other arguments as lines.  Sets POOL ("a, b, c"),
+# POOL_PIDS and FSMC_CFG.
+own_pool() {
+	local n=$1 i
+	shift
+	POOL=
+	POOL_PIDS=()
+	for ((i = 0; i < n; i++)); do
+		mc_spawn
+		POOL+=${POOL:+, }127.0.0.1:$MC_PORT
+		POOL_PIDS+=("$MC_PID")
+	done
+	FSMC_CFG=$BATS_TEST_TMPDIR/pool.cfg
+	printf 'servers = "%s";\n' "$POOL" >"$FSMC_CFG"
+	if [ "$#" -gt 0 ]; then
+		printf '%s\n' "$@" >>"$FSMC_CFG"
+	fi
+}
+
+# Kill the server $1 (an index in POOL) at once; prints its address.
+pool_kill() {
+	local servers
+	IFS=, read -r -a servers <<<"${POOL// /}"
+	kill -KILL "${POOL_PIDS[$1]}"
+	mc_kill "${POOL_PIDS[$1]}"
+	echo "${servers[$1]}"
+}
+
+# Store del:1 to del:30 and keep:1 to keep:5 in the pool.
+load_prefixes() {
+	local in=$BATS_TEST_TMPDIR/load.txt
+	{
+		seq -f 'set del:%g v' 1 30
+		seq -f 'set keep:%g v' 1 5
+	} >"$in"
+	run -0 --separate-stderr fsmc -f "$in"
+}
+
+# Where the configuration places the keys PREFIX1 to PREFIXn ($1, $2):
+# "key server" lines.
+placed() {
+	paste -d ' ' <(seq -f "$1%g" 1 "$2") \
+	    <(seq -f "where $1%g" 1 "$2" | fsmc -f - 2>/dev/null)
+}
+
+# Those of the keys PREFIX1 to PREFIXn ($1, $2) placed on the server $3
+# (or, with $4 "not", on the others), one a line.
+placed_on() {
+	placed "$1" "$2" | awk -v s="$3" -v not="${4-}" \
+	    '($2 == s) == (not == "") { print $1 }'
+}
+
+# The README's delete-by-prefix recipe for the prefix $1, as a user types
+# it.  The batch's standard output goes to delete.out, its standard
+# error to delete.err, that of keys to keys.err; prints the exit status
+# of keys, sed and the batch.
+delete_by_prefix() (
+	local d=$BATS_TEST_TMPDIR
+	set +e
+	fsmc keys "$1" 2>"$d/keys.err" | sed 's/^/delete /' |
+	    fsmc -f - >"$d/delete.out" 2>"$d/delete.err"
+	echo "${PIPESTATUS[*]}"
+)
+
+# Whether no server of the pool but those given holds a key with the
+# prefix $1 within 5 s: copies are deleted without waiting for a reply.
+no_key_left() {
+	local prefix=$1 s deadline=$((SECONDS + 5)) left
+	shift
+	while :; do
+		left=
+		for s in ${POOL//,/}; do
+			[[ " $* " == *" $s "* ]] && continue
+			left+=$("$FSMC_BIN" -c /dev/null -s "$s" keys "$prefix")
+		done
+		[ -z "$left" ] && return 0
+		[ "$SECONDS" -le "$deadline" ] || break
+		sleep 0.05
+	done
+	echo "left: $left"
+	return 1
+}
+
+@test "keys with replicas = 1 lists each key once, though two servers hold it" {
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	run -0 --separate-stderr fsmc_out keys
+	[ "$stderr" = "" ]
+	run -0 kept_keys_are del:{1..30} keep:{1..5}
+	run -0 --separate-stderr fsmc_out keys keep:
+	run -0 kept_keys_are keep:{1..5}
+}
+
+@test "--json keys with replicas = 1: each key once, with the servers that hold it in the order of the configuration" {
+	local where=$BATS_TEST_TMPDIR/where
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	placed keep: 5 >"$where"
+	run -0 --separate-stderr fsmc_out --json keys keep:
+	[ "$stderr" = "" ]
+	run -0 python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+pool = sys.argv[3].split(", ")
+own = dict(line.split() for line in open(sys.argv[2]))
+assert (d["status"], d["exit"], d["failures"]) == ("ok", 0, []), d
+got = {k["key"]: k["servers"] for k in d["keys"]}
+assert len(got) == len(d["keys"]) == 5, d["keys"]
+for key, s in own.items():
+    i = pool.index(s)
+    want = sorted([s, pool[(i + 1) % 3]], key=pool.index)
+    assert got[key] == want, (key, got[key], want)
+' "$BATS_TEST_TMPDIR/stdout" "$where" "$POOL"
+}
+
+@test "--json keys: a key that every server holds (copies another configuration left) is listed once with all three" {
+	local s
+	own_pool 3
+	for s in ${POOL//,/}; do
+		run -0 "$FSMC_BIN" -c /dev/null -s "$s" set everywhere v
+	done
+	run -0 --separate-stderr fsmc_out --json keys every
+	[ "$stderr" = "" ]
+	run -0 python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert [k["key"] for k in d["keys"]] == ["everywhere"], d
+print(", ".join(d["keys"][0]["servers"]))
+' "$BATS_TEST_TMPDIR/stdout"
+	[ "$output" = "$POOL" ]
+}
+
+@test "--json keys with a server down: the keys, and the failure as a record of its own, exit 69" {
+	local dead
+	own_pool 2
+	load_prefixes
+	dead=$(pool_kill 1)
+	run -69 --separate-stderr fsmc_out --json keys keep:
+	[ "$stderr" = "fsmemcache: keys: connection refused ($dead)" ]
+	run -0 python3 -c '
+import json, sys
+text = open(sys.argv[1]).read()
+assert text.endswith("\n") and text.count("\n") == 1, "not one line"
+d = json.loads(text)
+live, dead = sys.argv[2].split(", ")
+assert dead == sys.argv[3]
+assert (d["status"], d["exit"]) == ("unavailable", 69), d
+assert d["error"] == "SOME ERRORS WERE REPORTED", d
+assert d["message"] == "keys: connection refused (%s)" % dead, d
+assert d["failures"] == [{"server": dead, "status": "unavailable",
+    "exit": 69, "error": "connection refused"}], d["failures"]
+for k in d["keys"]:
+    assert k["key"].startswith("keep:") and k["servers"] == [live], k
+print(len(d["keys"]))
+' "$BATS_TEST_TMPDIR/stdout" "$POOL" "$dead"
+	[ "$output" -gt 0 ]
+	[ "$output" -lt 5 ]
+}
+
+@test "delete by prefix (keys | sed | fsmemcache -f -) with replicas = 1: each key deleted once, every copy, nothing else" {
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	run -0 delete_by_prefix del:
+	[ "$output" = "0 0 0" ]
+	run -0 cat "$BATS_TEST_TMPDIR/keys.err"
+	[ "$output" = "" ]
+	run -0 cmp "$BATS_TEST_TMPDIR/delete.out" <(yes +OK | head -n 30)
+	run -0 cat "$BATS_TEST_TMPDIR/delete.err"
+	[[ $output == "fsmemcache: 30 lines: 30 ok, 0 not found, 0 not stored, 0 errors; "* ]]
+	run -0 no_key_left del:
+	run -0 --separate-stderr fsmc_out keys
+	run -0 kept_keys_are keep:{1..5}
+}
+
+@test "delete by prefix with a server down: the live servers' keys are deleted, keys exits 69 and says why on standard error" {
+	local dead n live
+	own_pool 3
+	load_prefixes
+	dead=$(pool_kill 1)
+	n=$(placed_on del: 30 "$dead" not | wc -l)
+	[ "$n" -gt 0 ]
+	[ "$n" -lt 30 ]
+	run -0 delete_by_prefix del:
+	[ "$output" = "69 0 0" ]
+	run -0 cat "$BATS_TEST_TMPDIR/keys.err"
+	[ "$output" = "-ERR SOME ERRORS WERE REPORTED
+fsmemcache: keys: connection refused ($dead)" ]
+	run -0 cmp "$BATS_TEST_TMPDIR/delete.out" <(yes +OK | head -n "$n")
+	run -0 cat "$BATS_TEST_TMPDIR/delete.err"
+	[[ $output == "fsmemcache: $n lines: $n ok, 0 not found, 0 not stored, 0 errors; "* ]]
+	run -0 no_key_left del: "$dead"
+	run -69 --separate-stderr fsmc_out keys
+	mapfile -t live < <(placed_on keep: 5 "$dead" not)
+	run -0 kept_keys_are "${live[@]}"
+}
+
+@test "delete by prefix with replicas = 1 and a server down: what is left is exactly the copies of keys whose own server is down, each a failed line, exit 69" {
+	local dead lost
+	own_pool 3 'replicas = 1;'
+	load_prefixes
+	dead=$(pool_kill 0)
+	placed_on del: 30 "$dead" >"$BATS_TEST_TMPDIR/lost"
+	lost=$(wc -l <"$BATS_TEST_TMPDIR/lost")
+	[ "$lost" -gt 0 ]
+	run -0 delete_by_prefix del:
+	[ "$output" = "69 0 69" ]
+	run -0 grep -c -x -F -- '-ERR CONNECTION FAILURE' "$BATS_TEST_TMPDIR/delete.out"
+	[ "$output" = "$lost" ]
+	run -0 grep -c -x -F +OK "$BATS_TEST_TMPDIR/delete.out"
+	[ "$output" = $((30 - lost)) ]
+	run -0 tail -n 1 "$BATS_TEST_TMPDIR/delete.err"
+	[[ $output == "fsmemcache: 30 lines: $((30 - lost)) ok, 0 not found, 0 not stored, $lost errors; "* ]]
+	run -69 --separate-stderr fsmc_out keys del:
+	run -0 cmp <(LC_ALL=C sort "$BATS_TEST_TMPDIR/stdout") \
+	    <(LC_ALL=C sort "$BATS_TEST_TMPDIR/lost")
+}
+
+@test "keys lists 250,000 keys that replicas = 1 puts on both of two servers once each, within 10 s and 64 MiB" {
+	local load=$BATS_TEST_TMPDIR/load.txt t0 ms
+	own_pool 2 'replicas = 1;'
+	seq -f 'set big%g v' 1 250000 >"$load"
+	run -0 --separate-stderr fsmc --pipe -f "$load"
+	t0=$(now_ms)
+	run -0 --separate-stderr to_file /usr/bin/time -f %M \
+	    -o "$BATS_TEST_TMPDIR/rss" "$FSMC_BIN" -c "$FSMC_CFG" keys big
+	ms=$(($(now_ms) - t0))
+	[ "$stderr" = "" ]
+	run -0 cmp <(LC_ALL=C sort "$BATS_TEST_TMPDIR/stdout") \
+	    <(seq -f 'big%g' 1 250000 | LC_ALL=C sort)
+	[ "$ms" -lt 10000 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/rss")" -lt $((64 * 1024)) ]
+	# One more key is over the limit, on each server.
+	run -0 fsmc set big250001 v
+	run -76 --separate-stderr fsmc_out keys big
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/stdout")" -eq 250000 ]
+	[[ ${stderr_lines[1]} == "fsmemcache: keys: more than 250000 keys: a longer prefix lists fewer ("*") and 1 more server" ]]
 }
 
 # ---- -r and -i ----

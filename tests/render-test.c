@@ -27,6 +27,14 @@ capture_write(void *ctx, int stream, const void *bytes, size_t len)
 	return (0);
 }
 
+/* Both streams into one, as the FreeSWITCH module writes them. */
+static int
+merged_write(void *ctx, int stream, const void *bytes, size_t len)
+{
+	(void)stream;
+	return (capture_write(ctx, FSMC_STREAM_REPLY, bytes, len));
+}
+
 static void
 print_bytes(const char *s, size_t n)
 {
@@ -69,6 +77,26 @@ expect(const char *name, const struct fsmc_result *res, const char *reply,
 
 #define EXPECT(name, res, reply, error) \
 	expect(name, res, reply, sizeof reply - 1, error, sizeof error - 1)
+
+/* Render res as the module does, both streams in one, and compare. */
+static void
+expect_merged(const char *name, const struct fsmc_result *res,
+    const char *reply, size_t replylen)
+{
+	struct capture c;
+
+	memset(&c, 0, sizeof c);
+	if (fsmc_render(res, merged_write, &c) == 0 &&
+	    c.len[FSMC_STREAM_REPLY] == replylen &&
+	    memcmp(c.buf[FSMC_STREAM_REPLY], reply, replylen) == 0) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("not ok: %s\n  reply: ", name);
+	print_bytes(c.buf[FSMC_STREAM_REPLY], c.len[FSMC_STREAM_REPLY]);
+	printf("\n");
+}
 
 static void
 test_replies(void)
@@ -191,12 +219,45 @@ test_status(void)
 	    "Lib version: 1.1.4\nServers: 0\n", "-ERR NO SERVERS DEFINED\n");
 }
 
+static void
+test_keys(void)
+{
+	char one[] = "user:1", two[] = "user:2";
+	struct fsmc_key keys[2];
+	struct fsmc_result res;
+
+	memset(keys, 0, sizeof keys);
+	keys[0].name = one;
+	keys[0].len = strlen(one);
+	keys[1].name = two;
+	keys[1].len = strlen(two);
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_KEYS;
+	EXPECT("no keys", &res, "", "");
+	res.keys = keys;
+	res.nkeys = 2;
+	EXPECT("keys", &res, "user:1\nuser:2\n", "");
+	res.status = FSMC_EUNAVAIL;
+	res.errtext = "SOME ERRORS WERE REPORTED";
+	EXPECT("keys, a server down", &res, "user:1\nuser:2\n",
+	    "-ERR SOME ERRORS WERE REPORTED\n");
+	expect_merged("keys, a server down, as the module replies", &res,
+	    "-ERR SOME ERRORS WERE REPORTED\nuser:1\nuser:2\n",
+	    sizeof "-ERR SOME ERRORS WERE REPORTED\nuser:1\nuser:2\n" - 1);
+	res.status = FSMC_ESERVER;
+	res.nkeys = 0;
+	expect_merged("keys, none, a dump refused, as the module replies", &res,
+	    "-ERR SOME ERRORS WERE REPORTED\n",
+	    sizeof "-ERR SOME ERRORS WERE REPORTED\n" - 1);
+}
+
 int
 main(void)
 {
 	test_replies();
 	test_errors();
 	test_status();
+	test_keys();
 	printf("%d passed, %d failed\n", passed, failed);
 	return (failed != 0);
 }

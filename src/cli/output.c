@@ -38,19 +38,36 @@ status_name(enum fsmc_status s)
 	return (statuses[s].name);
 }
 
-/* fsmc_render's writer: replies to stdout, -ERR lines too unless -q. */
-int
-write_reply(void *ctx, int stream, const void *buf, size_t len)
+static int
+write_to(struct output *out, FILE *fp, const void *buf, size_t len)
 {
-	struct output *out = ctx;
-	FILE *fp;
-
-	fp = stream == FSMC_STREAM_ERROR && out->quiet ? stderr : stdout;
 	if (fwrite(buf, 1, len, fp) != len) {
 		out->failed = 1;
 		return (-1);
 	}
 	return (0);
+}
+
+/* fsmc_render's writer: replies to stdout, -ERR lines too unless -q. */
+int
+write_reply(void *ctx, int stream, const void *buf, size_t len)
+{
+	struct output *out = ctx;
+
+	return (write_to(out,
+	    stream == FSMC_STREAM_ERROR && out->quiet ? stderr : stdout, buf,
+	    len));
+}
+
+/*
+ * The writer of key listings: standard output holds keys only, to be
+ * piped into another command, so -ERR lines always go to standard error.
+ */
+static int
+write_listing(void *ctx, int stream, const void *buf, size_t len)
+{
+	return (write_to(
+	    ctx, stream == FSMC_STREAM_ERROR ? stderr : stdout, buf, len));
 }
 
 static void
@@ -90,11 +107,17 @@ json_status(const struct fsmc_result *res)
 	putchar(']');
 }
 
+/*
+ * Each key once, with the servers that hold it, and each server whose
+ * listing failed as a record of its own: the keys are then not all.
+ */
 static void
 json_keys(const struct fsmc_result *res)
 {
+	const struct fsmc_server *srv;
 	const struct fsmc_key *k;
-	size_t i;
+	char addr[300];
+	size_t i, j, n = 0;
 
 	fputs(",\"keys\":[", stdout);
 	for (i = 0; i < res->nkeys; i++) {
@@ -102,6 +125,28 @@ json_keys(const struct fsmc_result *res)
 		printf("%s{\"exp\":%lld,\"size\":%llu", i > 0 ? "," : "",
 		    k->exp, k->size);
 		json_value(stdout, "key", k->name, k->len);
+		fputs(",\"servers\":[", stdout);
+		for (j = 0; j < k->nservers; j++) {
+			srv = &res->servers[k->servers[j]];
+			if (j > 0)
+				putchar(',');
+			json_cstring(stdout,
+			    fsmc_address(
+				srv->host, srv->port, addr, sizeof addr));
+		}
+		fputs("]}", stdout);
+	}
+	fputs("],\"failures\":[", stdout);
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		if (srv->status == FSMC_OK)
+			continue;
+		fputs(n++ > 0 ? ",{\"server\":" : "{\"server\":", stdout);
+		json_cstring(stdout,
+		    fsmc_address(srv->host, srv->port, addr, sizeof addr));
+		printf(",\"status\":\"%s\",\"exit\":%d,\"error\":",
+		    status_name(srv->status), exit_status(srv->status));
+		json_cstring(stdout, srv->error);
 		putchar('}');
 	}
 	putchar(']');
@@ -275,8 +320,10 @@ output_result(
 		status_table(res);
 		return;
 	}
-	if (!(out->quiet && res->status == FSMC_OK &&
-		res->reply == FSMC_REPLY_OK))
+	if (res->reply == FSMC_REPLY_KEYS)
+		fsmc_render(res, write_listing, out);
+	else if (!(out->quiet && res->status == FSMC_OK &&
+		     res->reply == FSMC_REPLY_OK))
 		fsmc_render(res, write_reply, out);
 	data = res->reply == FSMC_REPLY_VALUE ||
 	    res->reply == FSMC_REPLY_FLAGS || res->reply == FSMC_REPLY_NUMBER;

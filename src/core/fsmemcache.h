@@ -44,17 +44,25 @@ struct fsmc_stat {
 	char *value;
 };
 
+/*
+ * A key of a listing, once however many servers hold it.  Its expiry
+ * and size are those on the first of them; servers points into the
+ * allocation of name, which frees both.
+ */
 struct fsmc_key {
 	char *name; /* without the namespace */
 	size_t len;
 	long long exp; /* Unix time, -1 for never */
 	unsigned long long size;
+	uint32_t *servers; /* indexes in the result's servers, in order */
+	size_t nservers;
 };
 
 struct fsmc_server {
 	char *host; /* as configured; a socket path for UNIX sockets */
 	unsigned int port;
-	const char *error; /* status verbose: why the server gave no stats */
+	const char *error; /* status verbose, keys: why it gave no reply */
+	enum fsmc_status status; /* keys: how its listing failed, or OK */
 	struct fsmc_stat *stats;
 	size_t nstats;
 };

@@ -81,6 +81,27 @@ render_status(struct out *o, const struct fsmc_result *res)
 }
 
 /*
+ * One key a line.  A listing that some server could not give is
+ * incomplete, and says so first: a FreeSWITCH script that checks for
+ * "-ERR" then sees it before any key, and the command line sends that
+ * line to standard error, apart from the keys.  No key holds a space,
+ * so the line cannot be taken for one.
+ */
+static void
+render_keys(struct out *o, const struct fsmc_result *res)
+{
+	size_t i;
+
+	if (res->status != FSMC_OK)
+		putf(o, FSMC_STREAM_ERROR, "-ERR %s\n",
+		    res->errtext != NULL ? res->errtext : "");
+	for (i = 0; i < res->nkeys; i++) {
+		put(o, FSMC_STREAM_REPLY, res->keys[i].name, res->keys[i].len);
+		put(o, FSMC_STREAM_REPLY, "\n", 1);
+	}
+}
+
+/*
  * Write the reply to a result through write(ctx, stream, bytes, len):
  * FSMC_STREAM_REPLY for the reply proper, FSMC_STREAM_ERROR for "-ERR"
  * lines and usage.  FreeSWITCH writes both to the API stream; the
@@ -91,7 +112,6 @@ int
 fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 {
 	struct out o = { write, ctx, 0 };
-	size_t i;
 
 	if (res->status == FSMC_EUSAGE) {
 		render_usage(&o);
@@ -103,12 +123,10 @@ fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 		render_status(&o, res);
 		return (o.failed ? -1 : 0);
 	}
-	if (res->reply == FSMC_REPLY_KEYS)
-		for (i = 0; i < res->nkeys; i++) {
-			put(&o, FSMC_STREAM_REPLY, res->keys[i].name,
-			    res->keys[i].len);
-			put(&o, FSMC_STREAM_REPLY, "\n", 1);
-		}
+	if (res->reply == FSMC_REPLY_KEYS) {
+		render_keys(&o, res);
+		return (o.failed ? -1 : 0);
+	}
 	if (res->status != FSMC_OK) {
 		putf(&o, FSMC_STREAM_ERROR, "-ERR %s\n",
 		    res->errtext != NULL ? res->errtext : "");
