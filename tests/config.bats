@@ -237,3 +237,21 @@ listing() {
 	[ "$stderr" = "" ]
 	[ "$output" = "$(listing "127.0.0.1 (5)" "/run/m.sock (0)")" ]
 }
+
+# What memcached and libmemcached refuse in a namespace.
+
+@test "--namespace with a byte of 0x80 or more: exit 64 before anything is applied" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";'
+	run -64 --separate-stderr bare "$FSMC_BIN" -c "$cfg" --namespace "$(printf 'caf\303\251:')" -n
+	[ "$output" = "" ]
+	[ "$stderr" = 'fsmemcache: --namespace: namespace: "caf\xc3\xa9:" contains a byte of 0x80 or more (libmemcached takes printable ASCII only)' ]
+}
+
+@test "a SASL username with a newline and no password: the message shows it escaped, on one line" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' 'sasl = { username = "fs\nops\x1b[31m"; };'
+	run -78 --separate-stderr bare "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $cfg: sasl: no password for 'fs\\x0aops\\x1b[31m' (password, password_file or FSMEMCACHE_PASSWORD)" ]
+}

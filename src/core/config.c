@@ -469,6 +469,15 @@ bad_namespace(const char *ns)
 		if (*p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			return ("contains a space or a control character");
 	}
+	/*
+	 * libmemcached takes a namespace only of bytes for which isgraph()
+	 * holds in the C locale, and fails to apply it otherwise.
+	 */
+	for (p = ns; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80)
+			return ("contains a byte of 0x80 or more (libmemcached "
+				"takes printable ASCII only)");
+	}
 	return (NULL);
 }
 
@@ -821,6 +830,7 @@ fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
     struct fsmc_result *res)
 {
 	struct where w = { "command line", "", FSMC_EUSAGE, res };
+	char user[128];
 
 	memset(st, 0, sizeof *st);
 	st->connect_ms = DEFAULT_CONNECT_MS;
@@ -857,11 +867,14 @@ fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
 		    "%s: no servers configured",
 		    opts->config_file != NULL ? opts->config_file : "servers"));
 	if (st->sasl_user != NULL) {
-		if (st->sasl_password == NULL)
+		if (st->sasl_password == NULL) {
+			fsmc_escape(st->sasl_user, strlen(st->sasl_user), user,
+			    sizeof user);
 			return (fsmc_fail(res, FSMC_ECONFIG, NULL,
 			    "%s: sasl: no password for '%s' (password, "
 			    "password_file or FSMEMCACHE_PASSWORD)",
-			    opts->config_file, st->sasl_user));
+			    opts->config_file, user));
+		}
 		/* SASL exists only in memcached's binary protocol. */
 		if (!st->binary && st->protocol_line != 0)
 			return (fsmc_fail(res, FSMC_ECONFIG, NULL,
@@ -990,16 +1003,27 @@ fsmc_settings_apply(
 	return (FSMC_OK);
 }
 
+/*
+ * A string in libconfig's syntax, read back as the same bytes: a byte
+ * outside printable ASCII as \xNN, so that none reaches a terminal raw.
+ */
 static void
 put_string(fsmc_write_fn write, void *ctx, const char *s)
 {
-	const char *p;
+	const unsigned char *p;
+	char esc[5];
 
 	write(ctx, FSMC_STREAM_REPLY, "\"", 1);
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			write(ctx, FSMC_STREAM_REPLY, "\\", 1);
-		write(ctx, FSMC_STREAM_REPLY, p, 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			write(ctx, FSMC_STREAM_REPLY, esc, 2);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+			write(ctx, FSMC_STREAM_REPLY, esc, 4);
+		} else
+			write(ctx, FSMC_STREAM_REPLY, p, 1);
 	}
 	write(ctx, FSMC_STREAM_REPLY, "\"", 1);
 }
