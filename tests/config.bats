@@ -237,3 +237,200 @@ listing() {
 	[ "$stderr" = "" ]
 	[ "$output" = "$(listing "127.0.0.1 (5)" "/run/m.sock (0)")" ]
 }
+
+# Files the configuration includes.
+
+@test "a relative @include is read from the including file's directory, not the current one" {
+	local dir=$BATS_TEST_TMPDIR
+	write_cfg "$dir/etc/fsmemcache.cfg" '@include "servers.inc"'
+	write_cfg "$dir/etc/servers.inc" 'servers = "127.0.0.1:5";' '@include "sub/ns.inc"'
+	# Nested: named from sub/, the directory of the file that names it.
+	write_cfg "$dir/etc/sub/ns.inc" '@include "deeper.inc"'
+	write_cfg "$dir/etc/sub/deeper.inc" 'namespace = "deep:";'
+	# Decoys where the current directory would find them.
+	write_cfg "$dir/cwd/servers.inc" 'servers = "127.0.0.1:6";'
+	write_cfg "$dir/cwd/sub/ns.inc" 'namespace = "cwd:";'
+	cd "$dir/cwd"
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$dir/etc/fsmemcache.cfg" status
+	[ "$stderr" = "" ]
+	[ "$output" = "$(listing "127.0.0.1 (5)")" ]
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$dir/etc/fsmemcache.cfg" -n
+	[ "$stderr" = "" ]
+	[ "${lines[3]}" = 'namespace = "deep:";' ]
+	# A relative -c too: the includes are next to it.
+	cd "$dir"
+	write_cfg "$dir/servers.inc" 'servers = "127.0.0.1:7";'
+	run -0 --separate-stderr bare "$FSMC_BIN" -c etc/fsmemcache.cfg status
+	[ "$stderr" = "" ]
+	[ "$output" = "$(listing "127.0.0.1 (5)")" ]
+}
+
+@test "an absolute @include is read as written" {
+	local dir=$BATS_TEST_TMPDIR
+	write_cfg "$dir/elsewhere/servers.inc" 'servers = "127.0.0.1:8";'
+	write_cfg "$dir/etc/fsmemcache.cfg" "@include \"$dir/elsewhere/servers.inc\""
+	write_cfg "$dir/etc$dir/elsewhere/servers.inc" 'servers = "127.0.0.1:9";'
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$dir/etc/fsmemcache.cfg" status
+	[ "$stderr" = "" ]
+	[ "$output" = "$(listing "127.0.0.1 (8)")" ]
+}
+
+# No file is ever waited for: each one read must be a regular file.
+
+@test "a FIFO as the configuration is refused at once, exit 78" {
+	local fifo=$BATS_TEST_TMPDIR/fifo.cfg
+	mkfifo "$fifo"
+	# timeout turns a hang into a failure (exit 124).
+	run -78 --separate-stderr bare timeout 10 "$FSMC_BIN" -c "$fifo" status
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $fifo: not a regular file" ]
+}
+
+@test "a FIFO as an @include is refused at once, naming the including file and line" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg fifo=$BATS_TEST_TMPDIR/fifo.inc
+	mkfifo "$fifo"
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '@include "fifo.inc"'
+	run -78 --separate-stderr bare timeout 10 "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $cfg:2: @include: $fifo: not a regular file" ]
+}
+
+@test "a FIFO as password_file is refused at once, naming the file and line" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg fifo=$BATS_TEST_TMPDIR/secret
+	mkfifo "$fifo"
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '' \
+	    'sasl = { username = "fs"; password_file = "secret"; };'
+	run -78 --separate-stderr bare timeout 10 "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $cfg:3: sasl.password_file: $fifo: not a regular file" ]
+}
+
+@test "a device as an @include is refused, not read: /dev/zero" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '@include "/dev/zero"'
+	run -78 --separate-stderr bare timeout 10 "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $cfg:2: @include: /dev/zero: not a regular file" ]
+}
+
+@test "an @include larger than 1 MiB is refused before it is parsed" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg inc=$BATS_TEST_TMPDIR/big.inc
+	{
+		printf 'namespace = "'
+		head -c $((8 * 1024 * 1024)) /dev/zero | tr '\0' n
+		printf '";\n'
+	} >"$inc"
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '@include "big.inc"'
+	run -78 --separate-stderr bare timeout 10 "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $cfg:2: @include: $inc: larger than 1 MiB: not a configuration file" ]
+}
+
+@test "a configuration and its includes together larger than 1 MiB are refused" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg dir=$BATS_TEST_TMPDIR
+	# Each file is a comment of 600 KiB: under the limit alone.
+	{
+		printf '#'
+		head -c $((600 * 1024)) /dev/zero | tr '\0' c
+		printf '\n'
+	} >"$dir/a.inc"
+	cp "$dir/a.inc" "$dir/b.inc"
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '@include "a.inc"' '@include "b.inc"'
+	run -78 --separate-stderr bare "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $cfg:3: @include: $dir/b.inc: the configuration and its includes come to more than 1 MiB" ]
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '@include "a.inc"'
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$cfg" status
+	[ "$stderr" = "" ]
+}
+
+@test "a NUL byte in an included file is refused at its line" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg inc=$BATS_TEST_TMPDIR/nul.inc
+	printf 'namespace = "a";\n# \0 here\nfoo = 1;\n' >"$inc"
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '@include "nul.inc"'
+	run -78 --separate-stderr bare "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $inc:2: a NUL byte: syntax error" ]
+}
+
+@test "a relative password_file is read from the configuration's directory" {
+	local dir=$BATS_TEST_TMPDIR
+	write_cfg "$dir/etc/fsmemcache.cfg" 'servers = "127.0.0.1:5";' \
+	    'sasl = { username = "fs"; password_file = "secret"; };'
+	printf 'pw\n' >"$dir/etc/secret"
+	chmod 600 "$dir/etc/secret"
+	mkdir "$dir/cwd"
+	cd "$dir/cwd"
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$dir/etc/fsmemcache.cfg" -n
+	[ "$stderr" = "" ]
+	[ "${lines[10]}" = 'sasl = { username = "fs"; password = "********"; };' ]
+	rm "$dir/etc/secret"
+	printf 'pw\n' >secret
+	run -78 --separate-stderr bare "$FSMC_BIN" -c "$dir/etc/fsmemcache.cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $dir/etc/fsmemcache.cfg:2: sasl.password_file: $dir/etc/secret: No such file or directory" ]
+}
+
+# A password anywhere in the files read, in a file that group or others
+# can read, draws one warning on every run, whichever profile is used.
+
+@test "a password only in an unused profile of a readable file: a warning on every run" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' 'profiles = {' \
+	    '  plain = { namespace = "p:"; };' \
+	    '  secure = { sasl = { username = "fs"; password = "pw"; }; };' '};'
+	chmod 640 "$cfg"
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$cfg" status
+	[ "$output" = "$(listing "127.0.0.1 (5)")" ]
+	[ "$stderr" = "fsmemcache: warning: $cfg holds a password and can be read by group or others (chmod 600)" ]
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$cfg" -p plain status
+	[ "$stderr" = "fsmemcache: warning: $cfg holds a password and can be read by group or others (chmod 600)" ]
+	chmod 600 "$cfg"
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$cfg" -p plain status
+	[ "$stderr" = "" ]
+}
+
+@test "a password in a readable @included file: the warning names that file" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg inc=$BATS_TEST_TMPDIR/secret.inc
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' '@include "secret.inc"'
+	write_cfg "$inc" 'sasl = { username = "fs"; password = "pw"; };'
+	chmod 600 "$cfg"
+	chmod 644 "$inc"
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$cfg" status
+	[ "$output" = "$(listing "127.0.0.1 (5)")" ]
+	[ "$stderr" = "fsmemcache: warning: $inc holds a password and can be read by group or others (chmod 600)" ]
+	# The including file holds no password: its mode does not matter.
+	chmod 644 "$cfg"
+	chmod 600 "$inc"
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$cfg" status
+	[ "$stderr" = "" ]
+}
+
+@test "passwords in several readable files: one warning naming each once" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg inc=$BATS_TEST_TMPDIR/secret.inc
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' \
+	    'sasl = { username = "fs"; password = "pw"; };' 'profiles = {' \
+	    '  a = {' '@include "secret.inc"' '  };' '  b = {' '@include "secret.inc"' '  };' '};'
+	write_cfg "$inc" 'sasl = { username = "fs"; password = "pw"; };'
+	chmod 604 "$cfg" "$inc"
+	run -0 --separate-stderr bare "$FSMC_BIN" -c "$cfg" -p b status
+	[ "$stderr" = "fsmemcache: warning: $cfg, $inc hold passwords and can be read by group or others (chmod 600)" ]
+}
+
+# What memcached and libmemcached refuse in a namespace.
+
+@test "--namespace with a byte of 0x80 or more: exit 64 before anything is applied" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";'
+	run -64 --separate-stderr bare "$FSMC_BIN" -c "$cfg" --namespace "$(printf 'caf\303\251:')" -n
+	[ "$output" = "" ]
+	[ "$stderr" = 'fsmemcache: --namespace: namespace: "caf\xc3\xa9:" contains a byte of 0x80 or more (libmemcached takes printable ASCII only)' ]
+}
+
+@test "a SASL username with a newline and no password: the message shows it escaped, on one line" {
+	local cfg=$BATS_TEST_TMPDIR/main.cfg
+	write_cfg "$cfg" 'servers = "127.0.0.1:5";' 'sasl = { username = "fs\nops\x1b[31m"; };'
+	run -78 --separate-stderr bare "$FSMC_BIN" -c "$cfg" -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: $cfg: sasl: no password for 'fs\\x0aops\\x1b[31m' (password, password_file or FSMEMCACHE_PASSWORD)" ]
+}

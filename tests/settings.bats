@@ -510,6 +510,57 @@ settings() {
 	[ "$stderr" = "" ]
 }
 
+@test "sasl: a password in an @included file is read next to the configuration, not in the current directory" {
+	local dir=$BATS_TEST_TMPDIR k=k$BATS_TEST_NUMBER
+	mkdir "$dir/etc" "$dir/cwd"
+	write_cfg "$dir/etc/fsmemcache.cfg" "servers = \"127.0.0.1:$SASL_PORT\";" \
+	    '@include "secret.inc"'
+	write_cfg "$dir/etc/secret.inc" "sasl = { username = \"fs\"; password = \"$SECRET\"; };"
+	write_cfg "$dir/cwd/secret.inc" 'sasl = { username = "fs"; password = "wrong"; };'
+	cd "$dir/cwd"
+	run -0 --separate-stderr to_file fsmc_cfg "$dir/etc/fsmemcache.cfg" set "$k" included
+	out_is '+OK\n'
+	[ "$stderr" = "" ]
+	# Group or others can read the included file: it is named.
+	chmod 644 "$dir/etc/secret.inc"
+	run -0 --separate-stderr to_file fsmc_cfg "$dir/etc/fsmemcache.cfg" get "$k"
+	out_is 'included'
+	[ "$stderr" = "fsmemcache: warning: $dir/etc/secret.inc holds a password and can be read by group or others (chmod 600)" ]
+}
+
+@test "sasl: a relative password_file is read next to the configuration: set and get work" {
+	local dir=$BATS_TEST_TMPDIR k=k$BATS_TEST_NUMBER
+	mkdir "$dir/etc" "$dir/cwd"
+	write_cfg "$dir/etc/fsmemcache.cfg" "servers = \"127.0.0.1:$SASL_PORT\";" \
+	    'sasl = { username = "fs"; password_file = "secret"; };'
+	printf '%s\n' "$SECRET" >"$dir/etc/secret"
+	chmod 600 "$dir/etc/secret"
+	printf 'wrong\n' >"$dir/cwd/secret"
+	cd "$dir/cwd"
+	run -0 --separate-stderr to_file fsmc_cfg "$dir/etc/fsmemcache.cfg" set "$k" beside
+	out_is '+OK\n'
+	[ "$stderr" = "" ]
+	run -0 --separate-stderr to_file fsmc_cfg "$dir/etc/fsmemcache.cfg" get "$k"
+	out_is 'beside'
+	[ "$stderr" = "" ]
+}
+
+@test "sasl: a password only in a profile warns on every run, whichever profile is used" {
+	local cfg=$BATS_TEST_TMPDIR/sasl.cfg k=k$BATS_TEST_NUMBER
+	write_cfg "$cfg" "servers = \"127.0.0.1:$MC_PORT\";" 'profiles = {' \
+	    "  secure = { servers = \"127.0.0.1:$SASL_PORT\";" \
+	    "    sasl = { username = \"fs\"; password = \"$SECRET\"; }; };" '};'
+	chmod 644 "$cfg"
+	run -0 --separate-stderr to_file fsmc_cfg "$cfg" set "$k" plain
+	out_is '+OK\n'
+	[ "$stderr" = "fsmemcache: warning: $cfg holds a password and can be read by group or others (chmod 600)" ]
+	run -0 --separate-stderr to_file fsmc_cfg "$cfg" -p secure set "$k" secure
+	out_is '+OK\n'
+	[ "$stderr" = "fsmemcache: warning: $cfg holds a password and can be read by group or others (chmod 600)" ]
+	run -0 mc_raw "get $k"
+	[ "$output" = "$(printf 'VALUE %s 0 5\nplain\nEND' "$k")" ]
+}
+
 @test "sasl: -n masks the password and never prints it" {
 	local cfg=$BATS_TEST_TMPDIR/sasl.cfg pw=$BATS_TEST_TMPDIR/password
 	write_cfg "$cfg" "servers = \"127.0.0.1:$SASL_PORT\";" \

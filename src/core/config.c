@@ -1,13 +1,14 @@
 /* Read the configuration (file, profile, overrides) and apply it to a handle.
  */
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <libconfig.h>
 #include <libhashkit-1.0/hashkit.h>
@@ -21,7 +22,7 @@
 #define DEFAULT_CONNECT_MS 1000
 #define DEFAULT_IO_MS 1000
 #define TIMEOUT_MS_MAX 3600000
-#define CONFIG_MAX_BYTES (1024 * 1024)
+#define PASSWORD_MAX 1023
 /* Copies beyond the first; each needs a server of its own. */
 #define REPLICAS_MAX 15
 
@@ -70,6 +71,7 @@ struct where {
 	const char *prefix; /* "" or "profiles.NAME." */
 	enum fsmc_status status;
 	struct fsmc_result *res;
+	struct fsmc_files *conf; /* NULL for the command line */
 };
 
 static enum fsmc_status bad(const struct where *w, const config_setting_t *s,
@@ -80,16 +82,18 @@ static enum fsmc_status
 bad(const struct where *w, const config_setting_t *s, const char *name,
     const char *fmt, ...)
 {
-	char msg[400];
+	char msg[400], at[400];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (s != NULL)
-		return (fsmc_fail(w->res, w->status, NULL, "%s:%u: %s%s: %s",
-		    w->file, (unsigned)config_setting_source_line(s), w->prefix,
-		    name, msg));
+	if (s != NULL && w->conf != NULL) {
+		fsmc_files_at(w->conf,
+		    (unsigned int)config_setting_source_line(s), at, sizeof at);
+		return (fsmc_fail(w->res, w->status, NULL, "%s: %s%s: %s", at,
+		    w->prefix, name, msg));
+	}
 	return (fsmc_fail(w->res, w->status, NULL, "%s: %s%s: %s", w->file,
 	    w->prefix, name, msg));
 }
@@ -469,6 +473,15 @@ bad_namespace(const char *ns)
 		if (*p == ' ' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			return ("contains a space or a control character");
 	}
+	/*
+	 * libmemcached takes a namespace only of bytes for which isgraph()
+	 * holds in the C locale, and fails to apply it otherwise.
+	 */
+	for (p = ns; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80)
+			return ("contains a byte of 0x80 or more (libmemcached "
+				"takes printable ASCII only)");
+	}
 	return (NULL);
 }
 
@@ -490,44 +503,74 @@ set_namespace(const struct where *w, const config_setting_t *s,
 	return (FSMC_OK);
 }
 
-/* Read the whole of a password file, less one trailing newline. */
+/*
+ * Read a password file, less one trailing newline.  A relative path is
+ * taken from the directory of the file that names it.
+ */
 static enum fsmc_status
 read_password_file(const struct where *w, const config_setting_t *s,
     struct fsmc_settings *st, const char *path)
 {
-	struct stat sb;
-	char buf[1024];
-	size_t n;
-	FILE *fp;
+	struct fsmc_files *c = w->conf;
+	const char *name;
+	char *buf, *full;
+	size_t n, src;
+	unsigned int in;
+	mode_t mode = 0;
+	enum fsmc_read r;
 
-	if ((fp = fopen(path, "r")) == NULL)
-		return (bad(w, s, "sasl.password_file", "%s: %s", path,
+	src = fsmc_files_origin(
+	    c, (unsigned int)config_setting_source_line(s), &in);
+	if ((full = fsmc_path_beside(c->sources[src].path, path)) == NULL ||
+	    (src = fsmc_files_add(c, full)) == FSMC_NO_SOURCE)
+		return (
+		    fsmc_fail(w->res, FSMC_EINTERNAL, NULL, "out of memory"));
+	name = c->sources[src].name;
+	r = fsmc_read_whole(
+	    c->sources[src].path, PASSWORD_MAX, &buf, &n, &mode);
+	if (r == FSMC_READ_ERRNO)
+		return (bad(w, s, "sasl.password_file", "%s: %s", name,
 		    strerror(errno)));
-	/* Warned about like a password in the configuration itself. */
-	if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)))
-		snprintf(w->res->msg, sizeof w->res->msg,
-		    "warning: %s holds a password and can be read by group or "
-		    "others (chmod 600)",
-		    path);
-	n = fread(buf, 1, sizeof buf - 1, fp);
-	if (ferror(fp) || !feof(fp)) {
-		fclose(fp);
+	if (r == FSMC_READ_NOTREG)
 		return (bad(w, s, "sasl.password_file",
-		    "%s: unreadable or longer than 1023 bytes", path));
-	}
-	fclose(fp);
-	buf[n] = '\0';
+		    "%s: not a regular file", name));
+	if (r == FSMC_READ_BIG)
+		return (bad(w, s, "sasl.password_file",
+		    "%s: longer than %d bytes", name, PASSWORD_MAX));
+	if (r == FSMC_READ_NOMEM)
+		return (
+		    fsmc_fail(w->res, FSMC_EINTERNAL, NULL, "out of memory"));
+	/* Warned about like a password in the configuration itself. */
+	c->sources[src].readable = (mode & (S_IRGRP | S_IROTH)) != 0;
+	c->sources[src].password = 1;
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	if (n > 0 && buf[n - 1] == '\r')
 		buf[--n] = '\0';
-	if (n == 0 || memchr(buf, '\0', n) != NULL)
+	if (n == 0 || memchr(buf, '\0', n) != NULL) {
+		memset(buf, 0, n);
+		free(buf);
 		return (bad(
-		    w, s, "sasl.password_file", "%s: empty or not text", path));
+		    w, s, "sasl.password_file", "%s: empty or not text", name));
+	}
 	free(st->sasl_password);
 	st->sasl_password = copy_string(w, buf);
-	memset(buf, 0, sizeof buf);
+	memset(buf, 0, n);
+	free(buf);
 	return (st->sasl_password != NULL ? FSMC_OK : w->res->status);
+}
+
+/* Remember that the file holding setting s holds a password. */
+static void
+mark_password(const struct where *w, const config_setting_t *s)
+{
+	unsigned int in;
+
+	if (w->conf != NULL)
+		w->conf
+		    ->sources[fsmc_files_origin(w->conf,
+			(unsigned int)config_setting_source_line(s), &in)]
+		    .password = 1;
 }
 
 static enum fsmc_status
@@ -563,7 +606,7 @@ parse_sasl(
 		free(st->sasl_password);
 		if ((st->sasl_password = copy_string(w, v)) == NULL)
 			return (w->res->status);
-		st->password_in_file = 1;
+		mark_password(w, pw);
 	}
 	if (pwfile != NULL) {
 		if (want_string(w, pwfile, "sasl.password_file", &v) !=
@@ -685,54 +728,28 @@ add_profile_name(
 	return (FSMC_OK);
 }
 
-/* Parse file into cfg; a file that cannot be read or parsed is an error. */
-static enum fsmc_status
-read_file(
-    config_t *cfg, const char *file, struct fsmc_result *res, mode_t *mode)
-{
-	struct stat st;
-	FILE *fp;
-	int ok;
-
-	if ((fp = fopen(file, "r")) == NULL)
-		return (fsmc_fail(
-		    res, FSMC_ECONFIG, NULL, "%s: %s", file, strerror(errno)));
-	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(fp);
-		return (fsmc_fail(
-		    res, FSMC_ECONFIG, NULL, "%s: %s", file, strerror(EISDIR)));
-	}
-	/* libconfig takes quadratic time over long strings: a minute for 10 MB.
-	 */
-	if (S_ISREG(st.st_mode) && st.st_size > CONFIG_MAX_BYTES) {
-		fclose(fp);
-		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
-		    "%s: larger than 1 MiB: not a configuration file", file));
-	}
-	*mode = st.st_mode;
-	ok = config_read(cfg, fp);
-	fclose(fp);
-	if (!ok)
-		return (fsmc_fail(res, FSMC_ECONFIG, NULL, "%s:%d: %s", file,
-		    config_error_line(cfg), config_error_text(cfg)));
-	return (FSMC_OK);
-}
-
 static enum fsmc_status
 parse_file(struct fsmc_settings *st, const struct fsmc_options *opts,
-    struct fsmc_result *res)
+    struct fsmc_files *c, struct fsmc_result *res)
 {
-	struct where w = { opts->config_file, "", FSMC_ECONFIG, res };
+	struct where w = { opts->config_file, "", FSMC_ECONFIG, res, c };
 	const config_setting_t *profiles, *p;
 	struct fsmc_settings scratch;
-	char prefix[160];
+	char prefix[160], at[400];
 	int i;
-	mode_t mode = 0;
 	config_t cfg;
 
 	config_init(&cfg);
-	if (read_file(&cfg, opts->config_file, res, &mode) != FSMC_OK ||
-	    parse_level(&w, st, config_root_setting(&cfg), 1) != FSMC_OK)
+	if (fsmc_files_read(c, opts->config_file, res) != FSMC_OK)
+		goto done;
+	if (!config_read_string(&cfg, c->text)) {
+		fsmc_files_at(
+		    c, (unsigned int)config_error_line(&cfg), at, sizeof at);
+		fsmc_fail(res, FSMC_ECONFIG, NULL, "%s: %s", at,
+		    config_error_text(&cfg));
+		goto done;
+	}
+	if (parse_level(&w, st, config_root_setting(&cfg), 1) != FSMC_OK)
 		goto done;
 	profiles = config_lookup(&cfg, "profiles");
 	if (profiles != NULL && !config_setting_is_group(profiles)) {
@@ -776,14 +793,18 @@ parse_file(struct fsmc_settings *st, const struct fsmc_options *opts,
 		if (parse_level(&w, st, p, 0) != FSMC_OK)
 			goto done;
 	}
-	if (st->password_in_file && (mode & (S_IRGRP | S_IROTH)) != 0)
-		snprintf(res->msg, sizeof res->msg,
-		    "warning: %s holds a password and can be read by group or "
-		    "others (chmod 600)",
-		    opts->config_file);
+	fsmc_files_warning(c, res);
 done:
 	config_destroy(&cfg);
 	return (res->status);
+}
+
+/* "FILE:LINE" of the protocol setting, which another setting needs. */
+static void
+protocol_at(const struct fsmc_files *c, const struct fsmc_settings *st,
+    char *buf, size_t len)
+{
+	fsmc_files_at(c, (unsigned int)st->protocol_line, buf, len);
 }
 
 /*
@@ -792,10 +813,11 @@ done:
  */
 static enum fsmc_status
 check_replicas(struct fsmc_settings *st, const struct fsmc_options *opts,
-    struct fsmc_result *res)
+    const struct fsmc_files *c, struct fsmc_result *res)
 {
 	const char *file =
 	    opts->config_file != NULL ? opts->config_file : "replicas";
+	char at[400];
 
 	if (st->replicas == 0)
 		return (FSMC_OK);
@@ -804,23 +826,21 @@ check_replicas(struct fsmc_settings *st, const struct fsmc_options *opts,
 		    "%s: replicas: %d %s need at least %d servers, not %zu",
 		    file, st->replicas, st->replicas > 1 ? "copies" : "copy",
 		    st->replicas + 1, st->nservers));
-	if (!st->binary && st->protocol_line != 0)
+	if (!st->binary && st->protocol_line != 0) {
+		protocol_at(c, st, at, sizeof at);
 		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
-		    "%s:%d: protocol: replicas need the binary protocol", file,
-		    st->protocol_line));
+		    "%s: protocol: replicas need the binary protocol", at));
+	}
 	st->binary = 1;
 	return (FSMC_OK);
 }
 
-/*
- * The effective settings: defaults, then the file and its profile, then
- * the command line's overrides.  On success res->msg may hold a warning.
- */
-enum fsmc_status
-fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
-    struct fsmc_result *res)
+static enum fsmc_status
+load(struct fsmc_settings *st, const struct fsmc_options *opts,
+    struct fsmc_files *c, struct fsmc_result *res)
 {
-	struct where w = { "command line", "", FSMC_EUSAGE, res };
+	struct where w = { "command line", "", FSMC_EUSAGE, res, NULL };
+	char at[400], user[128];
 
 	memset(st, 0, sizeof *st);
 	st->connect_ms = DEFAULT_CONNECT_MS;
@@ -830,7 +850,8 @@ fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
 	if (opts->profile != NULL && opts->config_file == NULL)
 		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
 		    "profile '%s': no configuration file", opts->profile));
-	if (opts->config_file != NULL && parse_file(st, opts, res) != FSMC_OK)
+	if (opts->config_file != NULL &&
+	    parse_file(st, opts, c, res) != FSMC_OK)
 		return (res->status);
 
 	/* A bad -s is a usage error; a bad variable, configuration. */
@@ -857,19 +878,40 @@ fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
 		    "%s: no servers configured",
 		    opts->config_file != NULL ? opts->config_file : "servers"));
 	if (st->sasl_user != NULL) {
-		if (st->sasl_password == NULL)
+		if (st->sasl_password == NULL) {
+			fsmc_escape(st->sasl_user, strlen(st->sasl_user), user,
+			    sizeof user);
 			return (fsmc_fail(res, FSMC_ECONFIG, NULL,
 			    "%s: sasl: no password for '%s' (password, "
 			    "password_file or FSMEMCACHE_PASSWORD)",
-			    opts->config_file, st->sasl_user));
+			    opts->config_file, user));
+		}
 		/* SASL exists only in memcached's binary protocol. */
-		if (!st->binary && st->protocol_line != 0)
+		if (!st->binary && st->protocol_line != 0) {
+			protocol_at(c, st, at, sizeof at);
 			return (fsmc_fail(res, FSMC_ECONFIG, NULL,
-			    "%s:%d: protocol: sasl needs the binary protocol",
-			    opts->config_file, st->protocol_line));
+			    "%s: protocol: sasl needs the binary protocol",
+			    at));
+		}
 		st->binary = 1;
 	}
-	return (check_replicas(st, opts, res));
+	return (check_replicas(st, opts, c, res));
+}
+
+/*
+ * The effective settings: defaults, then the file and its profile, then
+ * the command line's overrides.  On success res->msg may hold a warning.
+ */
+enum fsmc_status
+fsmc_settings_load(struct fsmc_settings *st, const struct fsmc_options *opts,
+    struct fsmc_result *res)
+{
+	struct fsmc_files c;
+
+	memset(&c, 0, sizeof c);
+	load(st, opts, &c, res);
+	fsmc_files_free(&c);
+	return (res->status);
 }
 
 static memcached_return_t
@@ -990,16 +1032,27 @@ fsmc_settings_apply(
 	return (FSMC_OK);
 }
 
+/*
+ * A string in libconfig's syntax, read back as the same bytes: a byte
+ * outside printable ASCII as \xNN, so that none reaches a terminal raw.
+ */
 static void
 put_string(fsmc_write_fn write, void *ctx, const char *s)
 {
-	const char *p;
+	const unsigned char *p;
+	char esc[5];
 
 	write(ctx, FSMC_STREAM_REPLY, "\"", 1);
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			write(ctx, FSMC_STREAM_REPLY, "\\", 1);
-		write(ctx, FSMC_STREAM_REPLY, p, 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			write(ctx, FSMC_STREAM_REPLY, esc, 2);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+			write(ctx, FSMC_STREAM_REPLY, esc, 4);
+		} else
+			write(ctx, FSMC_STREAM_REPLY, p, 1);
 	}
 	write(ctx, FSMC_STREAM_REPLY, "\"", 1);
 }

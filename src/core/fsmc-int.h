@@ -3,6 +3,8 @@
 #ifndef FSMC_INT_H
 #define FSMC_INT_H
 
+#include <sys/types.h>
+
 #include <libmemcached/memcached.h>
 
 #include "fsmemcache.h"
@@ -55,7 +57,6 @@ struct fsmc_settings {
 	int replicas; /* copies of each set on the next servers */
 	char *sasl_user;
 	char *sasl_password;
-	int password_in_file;
 	char *profiles; /* the file's profile names, space-separated */
 };
 
@@ -303,6 +304,63 @@ void fsmc_conn_reason(
     const struct fsmc_conn *, memcached_return_t, char *, size_t);
 void fsmc_escape(const char *, size_t, char *, size_t);
 void fsmc_quote(const char *, size_t, char *, size_t);
+
+/* cfgfile.c */
+/*
+ * A file read for the configuration: the file itself, one it includes,
+ * or a password_file.
+ */
+struct fsmc_source {
+	char *path;   /* to open: as given, or beside the file naming it */
+	char *name;   /* the same, escaped, for messages */
+	int readable; /* by group or others */
+	int password; /* it holds a password */
+};
+
+/* Where a line of the text that libconfig reads comes from. */
+struct fsmc_origin {
+	size_t source;
+	unsigned int line;
+};
+
+/*
+ * The configuration as libconfig reads it: the file, with each @include
+ * replaced by the file it names.  fsmemcache reads the includes itself:
+ * libconfig 1.5 opens them relative to the current directory, and
+ * without a chance to refuse a FIFO or an oversized file first.
+ */
+struct fsmc_files {
+	char *text;
+	size_t len, cap;
+	struct fsmc_origin *lines; /* of each line of text, from line 1 */
+	size_t nlines, linecap;
+	struct fsmc_source *sources;
+	size_t nsources;
+	size_t bytes; /* read from configuration files, for the limit */
+};
+
+#define FSMC_NO_SOURCE SIZE_MAX
+
+/* Why fsmc_read_whole() failed. */
+enum fsmc_read {
+	FSMC_READ_OK,
+	FSMC_READ_ERRNO,  /* see errno */
+	FSMC_READ_NOTREG, /* not a regular file */
+	FSMC_READ_BIG,	  /* larger than asked */
+	FSMC_READ_NOMEM
+};
+
+enum fsmc_status fsmc_files_read(
+    struct fsmc_files *, const char *, struct fsmc_result *);
+size_t fsmc_files_origin(
+    const struct fsmc_files *, unsigned int, unsigned int *);
+void fsmc_files_at(const struct fsmc_files *, unsigned int, char *, size_t);
+size_t fsmc_files_add(struct fsmc_files *, char *);
+void fsmc_files_warning(const struct fsmc_files *, struct fsmc_result *);
+void fsmc_files_free(struct fsmc_files *);
+enum fsmc_read fsmc_read_whole(
+    const char *, size_t, char **, size_t *, mode_t *);
+char *fsmc_path_beside(const char *, const char *);
 
 /* config.c */
 enum fsmc_status fsmc_settings_load(
