@@ -434,3 +434,11 @@ listing() {
 	[ "$output" = "" ]
 	[ "$stderr" = "fsmemcache: $cfg: sasl: no password for 'fs\\x0aops\\x1b[31m' (password, password_file or FSMEMCACHE_PASSWORD)" ]
 }
+
+@test "-c /dev/null is an empty configuration: -s gives the servers" {
+	mc_spawn
+	run -0 --separate-stderr bare "$FSMC_BIN" -c /dev/null \
+	    -s "127.0.0.1:$MC_PORT" set devnull v
+	[ "$output" = "+OK" ]
+	[ "$stderr" = "" ]
+}
