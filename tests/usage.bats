@@ -127,6 +127,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	has_line "      --namespace PREFIX put PREFIX before every key, as in \"freeswitch:\""
 	has_line "  -p, --profile NAME     use the profile NAME of the configuration"
 	has_line "  -q, --quiet            print nothing when set, replace, add, delete or flush succeed,"
+	has_line "                         and send -ERR lines to standard error; twice (-qq), print"
 	has_line "  -s, --servers LIST     use the servers in LIST (\"host[:port], ...\") instead of the"
 	has_line "  -t, --timeout MS       give up connecting after MS milliseconds, and on a"
 	has_line "  -V, --version          print the version and exit"
@@ -150,6 +151,29 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	run -64 --separate-stderr fsmc -e 'get u5k' extra
 	[ "$output" = "" ]
 	[ "$stderr" = "fsmemcache: -e takes no command words; unexpected argument 'extra' (see fsmemcache -h)" ]
+}
+
+@test "-r or -i with -f: usage, exit 64, nothing read or run" {
+	local in=$BATS_TEST_TMPDIR/in
+	printf 'get u-r1\n' >"$in"
+	run -64 --separate-stderr fsmc -r 2 -f "$in"
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+	run -64 --separate-stderr fsmc -i 1 -f "$in"
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+	run -64 --separate-stderr fsmc -r 0 -i 0.5 -f "$in"
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+}
+
+@test "-r or -i with -n: usage, exit 64" {
+	run -64 --separate-stderr fsmc -r 2 -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+	run -64 --separate-stderr fsmc -i 1 -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
 }
 
 # Numbers.
