@@ -93,15 +93,18 @@ static const struct option_help {
 	    "health: WARNING beyond LIMITS (same form as --crit, and not\n"
 	    "beyond it)" },
 	{ 'x', "stdin", NULL,
-	    "read the value of set, replace or add from standard input,\n"
-	    "byte for byte" },
+	    "read the value of set, replace, add, append or prepend from\n"
+	    "standard input, byte for byte (less than 1 GiB)" },
 	{ 0, NULL, NULL, NULL },
 };
 
 static const char *synopsis[] = {
-	"[-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
-	"[-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] -e line",
-	"[-hnqV] [-c file] [-p profile] [-s servers] [-t ms] [--json] [--pipe [--verify]] -f file",
+	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
+	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
+	"[-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
+	"[-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
+	"-n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
+	"-h | -V",
 	NULL,
 };
 /* clang-format on */
