@@ -27,7 +27,7 @@ split_stderr() {
 # Whether the summary counts N lines: A ok, B not found, C not stored and
 # D errors, with a time and a rate, and the counts add up to N.
 summary_is() {
-	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) ok, ([0-9]+) not found, ([0-9]+) not stored, ([0-9]+) errors; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	local re='^fsmemcache: ([0-9]+) lines?: ([0-9]+) ok, ([0-9]+) not found, ([0-9]+) not stored, ([0-9]+) errors?; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
 	split_stderr
 	[[ $SUMMARY =~ $re ]]
 	[ "${BASH_REMATCH[1]}" = "$1" ]
@@ -40,7 +40,7 @@ summary_is() {
 
 # Whether the --pipe summary counts N lines: S sent and E errors.
 pipe_summary_is() {
-	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) sent, ([0-9]+) errors; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	local re='^fsmemcache: ([0-9]+) lines?: ([0-9]+) sent, ([0-9]+) errors?; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
 	split_stderr
 	[[ $SUMMARY =~ $re ]]
 	[ "${BASH_REMATCH[1]}" = "$1" ]
@@ -51,7 +51,7 @@ pipe_summary_is() {
 # Whether the --pipe --verify summary counts N lines: S sent, E errors,
 # V verified: M missing, D differ.
 verify_summary_is() {
-	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) sent, ([0-9]+) errors; verified ([0-9]+): ([0-9]+) missing, ([0-9]+) differ; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	local re='^fsmemcache: ([0-9]+) lines?: ([0-9]+) sent, ([0-9]+) errors?; verified ([0-9]+): ([0-9]+) missing, ([0-9]+) differs?; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
 	split_stderr
 	[[ $SUMMARY =~ $re ]]
 	[ "${BASH_REMATCH[1]}" = "$1" ]

@@ -179,7 +179,7 @@ bg_wait() {
 # found, not stored, errors in $S_LINES, $S_OK, $S_NOTFOUND,
 # $S_NOTSTORED, $S_ERRORS; fails unless it is a summary.
 summary() {
-	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) ok, ([0-9]+) not found, ([0-9]+) not stored, ([0-9]+) errors; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	local re='^fsmemcache: ([0-9]+) lines?: ([0-9]+) ok, ([0-9]+) not found, ([0-9]+) not stored, ([0-9]+) errors?; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
 	[[ ${stderr##*$'\n'} =~ $re ]] || return 1
 	S_LINES=${BASH_REMATCH[1]}
 	S_OK=${BASH_REMATCH[2]}

@@ -103,7 +103,7 @@ repeat() {
 	run -65 --separate-stderr to_file fsmc -f "$in"
 	out_is ''
 	[ "${stderr_lines[0]}" = "fsmemcache: line 1: holds a NUL byte" ]
-	[[ ${stderr_lines[1]} == "fsmemcache: 1 lines: 0 ok, 0 not found, 0 not stored, 1 errors; "* ]]
+	[[ ${stderr_lines[1]} == "fsmemcache: 1 line: 0 ok, 0 not found, 0 not stored, 1 error; "* ]]
 	untouched
 }
 
@@ -295,7 +295,7 @@ repeat() {
 	    "$FSMC_BIN" -c "$FSMC_CFG" -f "$in"
 	out_is '+OK\n1\n'
 	[ "${stderr_lines[0]}" = "fsmemcache: line 2: longer than 8 MiB" ]
-	[[ ${stderr_lines[1]} == "fsmemcache: 3 lines: 2 ok, 0 not found, 0 not stored, 1 errors; "* ]]
+	[[ ${stderr_lines[1]} == "fsmemcache: 3 lines: 2 ok, 0 not found, 0 not stored, 1 error; "* ]]
 	run -0 mc_raw "get long:b"
 	[ "$output" = END ]
 	run -0 --separate-stderr env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
@@ -322,7 +322,7 @@ repeat() {
 	    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" \
 	    "$FSMC_BIN" -c "$FSMC_CFG" -f "$in"
 	untouched
-	[[ ${stderr_lines[-1]} =~ ^fsmemcache:\ ([0-9]+)\ lines:\ 0\ ok,\ 0\ not\ found,\ 0\ not\ stored,\ ([0-9]+)\ errors\; ]]
+	[[ ${stderr_lines[-1]} =~ ^fsmemcache:\ ([0-9]+)\ lines?:\ 0\ ok,\ 0\ not\ found,\ 0\ not\ stored,\ ([0-9]+)\ errors?\; ]]
 	[ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
 	[ "${BASH_REMATCH[1]}" -eq "$(grep -c '^fsmemcache: line [0-9]*: ' <<<"$stderr")" ]
 	[[ $stderr == *"fsmemcache: line "*": longer than 8 MiB"* ]]

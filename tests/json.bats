@@ -48,7 +48,7 @@ read_out() {
 # Whether the summary, the last line of $stderr, counts N lines: A ok,
 # B not found, C not stored and D errors, adding up to N.
 summary_is() {
-	local re='^fsmemcache: ([0-9]+) lines: ([0-9]+) ok, ([0-9]+) not found, ([0-9]+) not stored, ([0-9]+) errors; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	local re='^fsmemcache: ([0-9]+) lines?: ([0-9]+) ok, ([0-9]+) not found, ([0-9]+) not stored, ([0-9]+) errors?; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
 	[[ ${stderr##*$'\n'} =~ $re ]]
 	[ "${BASH_REMATCH[1]}" = "$1" ]
 	[ "${BASH_REMATCH[2]}" = "$2" ]

@@ -79,7 +79,7 @@ memory_pct() {
 up_re() {
 	local version
 	version=$(mc_stat version)
-	printf '^  127\\.0\\.0\\.1:%s up: version %s, uptime [0-9]+ s, [0-9]+ connections, hit ratio %s, %s evictions \\(%s/s\\), memory %s%% of %s MiB$' \
+	printf '^  127\\.0\\.0\\.1:%s up: version %s, uptime [0-9]+ s, [0-9]+ connections?, hit ratio %s, %s evictions? \\(%s/s\\), memory %s%% of %s MiB$' \
 	    "$1" "${version//./\\.}" "$2" "$3" "$4" "$5" "$6"
 }
 
@@ -120,6 +120,51 @@ on_tty() {
 	return "${PIPESTATUS[0]}"
 }
 
+# on_tty on a terminal $1 columns wide.
+on_tty_cols() {
+	local cmd
+	cmd="stty cols $1 rows 50; exec $(printf '%q ' env -u FSMEMCACHE_CONFIG \
+	    -u MEMCACHED_SERVERS -u COLUMNS "$FSMC_BIN" -c "$FSMC_CFG" "${@:2}")"
+	SHELL=/bin/bash script -qec "$cmd" /dev/null |
+	    tr -d '\r' >"$BATS_TEST_TMPDIR/tty"
+	return "${PIPESTATUS[0]}"
+}
+
+# Check the status table that on_tty kept: no line wider than $1, and in
+# each table, every row's cells (text two spaces or more apart) end where
+# the header's server names end.  Prints the servers of each table, then
+# each table's state row.
+table_shape() {
+	python3 - "$1" "$BATS_TEST_TMPDIR/tty" <<'PY'
+import re, sys
+width = int(sys.argv[1])
+text = open(sys.argv[2], encoding="utf-8").read()
+lines = [l for l in text.split("\n") if not l.startswith("fsmemcache: ")]
+assert lines[0].startswith("Lib version: "), lines[0]
+while lines and lines[-1] == "":
+    lines.pop()
+for l in lines:
+    assert len(l) <= width, "wider than %d: %r" % (width, l)
+tables = "\n".join(lines[1:]).split("\n\n")
+cell = re.compile(r"\S+(?: \S+)*")
+shape, states = [], []
+for t in tables:
+    rows = t.split("\n")
+    head = list(cell.finditer(rows[0]))
+    assert head[0].group() == "Servers:", rows[0]
+    ends = [m.end() for m in head[1:]]
+    for row in rows:
+        got = list(cell.finditer(row))
+        assert got[0].start() == 0, row
+        assert [m.end() for m in got[1:]] == ends, "misaligned: %r" % row
+        if got[0].group() == "state":
+            states.append("|".join(m.group() for m in got[1:]))
+    shape.append(str(len(ends)))
+print(" ".join(shape))
+print("\n".join(states))
+PY
+}
+
 # ---- health ----
 
 @test "health of a fresh server: OK, exit 0, and a line of its figures" {
@@ -128,7 +173,7 @@ on_tty() {
 	[ "$stderr" = "" ]
 	kept_lines
 	[ "${#got[@]}" -eq 2 ]
-	[ "${got[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[ "${got[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
 	[[ "${got[1]}" =~ $(up_re "$MC_PORT" n/a 0 '0\.00' '0\.0' 64) ]]
 }
 
@@ -157,7 +202,7 @@ on_tty() {
 	run -0 --separate-stderr fsmc_out health
 	[ "$stderr" = "" ]
 	kept_lines
-	[ "${got[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[ "${got[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
 	[[ "${got[1]}" =~ $(up_re "$MC_PORT" '66\.7%' 0 '0\.00' '0\.0' 64) ]]
 }
 
@@ -195,7 +240,7 @@ on_tty() {
 	run -0 fsmc get h4
 	run -1 fsmc get h4-missing
 	run -0 --separate-stderr fsmc --warn hit=50 --crit hit=40 health
-	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
 	[ "$stderr" = "" ]
 }
 
@@ -227,7 +272,7 @@ on_tty() {
 @test "health: memory=0 makes any use of memory cross the threshold" {
 	own_server
 	run -0 --separate-stderr fsmc --crit memory=0 health
-	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
 	run -0 fsmc set h5 v
 	[ "$(mc_stat bytes)" -gt 0 ]
 	run -2 --separate-stderr fsmc_out --crit memory=0 health
@@ -258,7 +303,7 @@ on_tty() {
 	kept_lines
 	[[ "${got[0]}" =~ ^MEMCACHE\ CRITICAL:\ 127\.0\.0\.1:$MC_PORT\ [0-9]+\.[0-9]{2}\ evictions/s\ above\ 0$ ]]
 	run -0 --separate-stderr fsmc --crit evictions=1000000 health
-	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 servers up" ]
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
 }
 
 @test "health: several problems are listed in one verdict, separated by '; '" {
@@ -282,6 +327,29 @@ on_tty() {
 		stdout_is "MEMCACHE UNKNOWN: --crit: bad threshold in '$limits' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT)"$'\n'
 		[ "$stderr" = "" ]
 	done
+}
+
+@test "health: a --warn limit beyond the --crit limit is UNKNOWN, exit 3, nothing checked" {
+	local conns
+	conns=$(mc_stat total_connections)
+	run -3 --separate-stderr fsmc_out --warn hit=50 --crit hit=80 health
+	stdout_is $'MEMCACHE UNKNOWN: --warn hit=50 is below --crit hit=80\n'
+	[ "$stderr" = "" ]
+	run -3 --separate-stderr fsmc_out --crit evictions=10 --warn evictions=10.5 health
+	stdout_is $'MEMCACHE UNKNOWN: --warn evictions=10.5 is above --crit evictions=10\n'
+	[ "$stderr" = "" ]
+	run -3 --separate-stderr fsmc_out --warn hit=90,memory=95 --crit hit=50,memory=90 health
+	stdout_is $'MEMCACHE UNKNOWN: --warn memory=95 is above --crit memory=90\n'
+	[ "$stderr" = "" ]
+	# Only the two mc_stat queries connected.
+	[ "$(mc_stat total_connections)" = "$((conns + 1))" ]
+}
+
+@test "health: equal --warn and --crit limits, or limits of different figures, are accepted" {
+	run -0 --separate-stderr fsmc --warn hit=0,memory=100 --crit hit=0,memory=100 health
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
+	run -0 --separate-stderr fsmc --warn memory=100 --crit hit=0 health
+	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
 }
 
 @test "--warn and --crit with a command other than health: usage, exit 64" {
@@ -435,7 +503,7 @@ fsmemcache: keys: connection refused (127.0.0.1:$DEAD_PORT)"
 	out_is 'live1\n'
 	[ "${stderr_lines[0]}" = "-ERR SOME ERRORS WERE REPORTED" ]
 	[ "${stderr_lines[1]}" = "fsmemcache: line 1: keys: connection refused (127.0.0.1:$DEAD_PORT)" ]
-	[[ ${stderr_lines[2]} == "fsmemcache: 1 lines: 0 ok, 0 not found, 0 not stored, 1 errors; "* ]]
+	[[ ${stderr_lines[2]} == "fsmemcache: 1 line: 0 ok, 0 not found, 0 not stored, 1 error; "* ]]
 	[ "${#stderr_lines[@]}" -eq 3 ]
 }
 
@@ -839,7 +907,7 @@ fsmemcache: keys: connection refused ($dead)" ]
 	run -0 on_tty status verbose
 	tty_lines
 	[ "${got[0]}" = "Lib version: $(lib_version)" ]
-	[[ "${got[1]}" =~ ^Servers:\ +127\.0\.0\.1\ \($MC_PORT\)$ ]]
+	[[ "${got[1]}" =~ ^Servers:\ +127\.0\.0\.1:$MC_PORT$ ]]
 	[[ "${got[2]}" =~ ^state\ +up$ ]]
 	version=$(mc_stat version)
 	[[ "${got[3]}" =~ ^version\ +${version//./\\.}$ ]]
@@ -848,6 +916,46 @@ fsmemcache: keys: connection refused ($dead)" ]
 	[ "$output" = 1 ]
 	run -1 grep -c -E '^ ' "$out"
 	[ "$output" = 0 ]
+}
+
+@test "status verbose on a terminal: names over 24 characters do not shift the columns" {
+	run -0 on_tty_cols 200 status verbose
+	run -0 grep -c -E '^[a-z_]{25,} ' "$BATS_TEST_TMPDIR/tty"
+	[ "$output" -ge 1 ]
+	run -0 table_shape 200
+	[ "$output" = $'1\nup' ]
+}
+
+@test "status verbose on a terminal: a long state stands apart from the next column" {
+	dead_first
+	run -69 on_tty_cols 200 status verbose
+	run -0 table_shape 200
+	[ "$output" = $'2\nCONNECTION FAILURE|up' ]
+}
+
+@test "status verbose on a terminal: 5 servers fit 80 columns, in as many tables as needed" {
+	local ports=() i
+	own_server
+	ports+=("$MC_PORT")
+	mc_spawn
+	ports+=("$MC_PORT")
+	mc_spawn
+	ports+=("$MC_PORT")
+	ports+=("$(free_port)" "$(free_port)")
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d, 127.0.0.1:%d, 127.0.0.1:%d, 127.0.0.1:%d";\n' \
+	    "${ports[@]}" >"$FSMC_CFG"
+	run -69 on_tty_cols 80 status verbose
+	run -0 table_shape 80
+	# The tables hold the five servers in order, and no table holds them all.
+	read -r -a shape <<<"${lines[0]}"
+	[ "${#shape[@]}" -ge 2 ]
+	[ $((${shape[*]/%/+}0)) -eq 5 ]
+	[ "$(printf '%s\n' "${lines[@]:1}" | tr '\n' '|')" = "up|up|up|CONNECTION FAILURE|CONNECTION FAILURE|" ]
+	for i in 0 1 2 3 4; do
+		run -0 grep -c -E "^Servers: .* 127\.0\.0\.1:${ports[i]}( |\$)" \
+		    "$BATS_TEST_TMPDIR/tty"
+		[ "$output" = 1 ]
+	done
 }
 
 @test "status verbose piped keeps the module's format" {
@@ -863,7 +971,7 @@ fsmemcache: keys: connection refused ($dead)" ]
 	run -69 on_tty status verbose
 	tty_lines
 	last=$((${#got[@]} - 1))
-	[[ "${got[1]}" =~ ^Servers:\ +127\.0\.0\.1\ \($DEAD_PORT\)\ +127\.0\.0\.1\ \($MC_PORT\)$ ]]
+	[[ "${got[1]}" =~ ^Servers:\ +127\.0\.0\.1:$DEAD_PORT\ +127\.0\.0\.1:$MC_PORT$ ]]
 	[[ "${got[2]}" =~ ^state\ +CONNECTION\ FAILURE\ +up$ ]]
 	version=$(mc_stat version)
 	[[ "${got[3]}" =~ ^version\ +-\ +${version//./\\.}$ ]]

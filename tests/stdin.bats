@@ -1,11 +1,18 @@
 #!/usr/bin/env bats
-# Values read byte for byte from standard input with -x, up to and beyond the server's item size.
+# Values read byte for byte from standard input with -x, up to and beyond the server's item size and 1 GiB.
 # shellcheck disable=SC2154 # bats' run --separate-stderr sets $stderr
 
 load helper
 
 setup_file() { mc_start; }
 teardown_file() { mc_stop; }
+
+# fsmc with $1 zero bytes piped to its standard input.
+fsmc_zeros() {
+	local n=$1
+	shift
+	head -c "$n" /dev/zero | fsmc "$@"
+}
 
 @test "-x set stores NUL, CR LF and END from standard input byte for byte" {
 	k=k$BATS_TEST_NUMBER
@@ -135,4 +142,49 @@ teardown_file() { mc_stop; }
 	[ "$(mc_stat cmd_set)" = "$sets" ]
 	run -0 mc_raw "get $k"
 	[ "$output" = "END" ]
+}
+
+@test "-x append and -x prepend read the value from standard input" {
+	k=k$BATS_TEST_NUMBER
+	run -0 fsmc set "$k" middle
+	[ "$output" = "+OK" ]
+	printf ' end\0' >"$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr fsmc_out -x append "$k" <"$BATS_TEST_TMPDIR/in"
+	out_is '+OK\n'
+	run -0 --separate-stderr fsmc -x prepend "$k" <<<"start"
+	[ "$output" = "+OK" ]
+	run -0 --separate-stderr fsmc_out get "$k"
+	out_is 'start\nmiddle end\0'
+}
+
+@test "-x with exactly 1 GiB from a pipe: too large, exit 65, nothing sent" {
+	k=k$BATS_TEST_NUMBER
+	sets=$(mc_stat cmd_set)
+	run -65 --separate-stderr fsmc_zeros 1073741824 -x set "$k"
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: standard input: value of 1 GiB or more, larger than any memcached item" ]
+	[ "$(mc_stat cmd_set)" = "$sets" ]
+}
+
+@test "-x with a file of 1 GiB or more: too large, exit 65, refused before it is read" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	sets=$(mc_stat cmd_set)
+	for size in 1073741824 1073741825 2147483648; do
+		rm -f "$in"
+		truncate -s "$size" "$in"
+		run -65 --separate-stderr fsmc_out -x set "$k" <"$in"
+		stdout_is ""
+		[ "$stderr" = "fsmemcache: standard input: value of 1 GiB or more, larger than any memcached item" ]
+	done
+	[ "$(mc_stat cmd_set)" = "$sets" ]
+}
+
+@test "-x with standard input that cannot be read: exit 74, nothing sent" {
+	k=k$BATS_TEST_NUMBER
+	sets=$(mc_stat cmd_set)
+	run -74 --separate-stderr fsmc_out -x set "$k" <"$BATS_TEST_TMPDIR"
+	stdout_is ""
+	[ "$stderr" = "fsmemcache: standard input: Is a directory" ]
+	[ "$(mc_stat cmd_set)" = "$sets" ]
 }

@@ -25,9 +25,12 @@ has_line() {
 	return 1
 }
 
-SYNOPSIS='usage: fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]
-       fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] -e line
-       fsmemcache [-hnqV] [-c file] [-p profile] [-s servers] [-t ms] [--json] [--pipe [--verify]] -f file'
+SYNOPSIS='usage: fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]
+       fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line
+       fsmemcache [-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file
+       fsmemcache [-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health
+       fsmemcache -n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
+       fsmemcache -h | -V'
 
 INVALID=$'-ERR INVALID ARGUMENTS\n'
 BADKEY=$'-ERR A BAD KEY WAS PROVIDED/CHARACTERS OUT OF RANGE\n'
@@ -111,8 +114,9 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 @test "-h prints the synopsis, every command and every option" {
 	run -0 --separate-stderr fsmc -h
 	[ "$stderr" = "" ]
-	[ "${lines[0]}" = "usage: fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]" ]
-	[ "${lines[1]}" = "       fsmemcache [-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] -e line" ]
+	run -0 head -n 6 <<<"$output"
+	[ "$output" = "$SYNOPSIS" ]
+	run -0 --separate-stderr fsmc -h
 	has_line "  set|replace|add key value [expiration [flags]]"
 	has_line "  get|getflags key"
 	has_line "  delete key [expiration]"
@@ -127,10 +131,12 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	has_line "      --namespace PREFIX put PREFIX before every key, as in \"freeswitch:\""
 	has_line "  -p, --profile NAME     use the profile NAME of the configuration"
 	has_line "  -q, --quiet            print nothing when set, replace, add, delete or flush succeed,"
+	has_line "                         and send -ERR lines to standard error; twice (-qq), print"
 	has_line "  -s, --servers LIST     use the servers in LIST (\"host[:port], ...\") instead of the"
 	has_line "  -t, --timeout MS       give up connecting after MS milliseconds, and on a"
 	has_line "  -V, --version          print the version and exit"
-	has_line "  -x, --stdin            read the value of set, replace or add from standard input,"
+	has_line "  -x, --stdin            read the value of set, replace, add, append or prepend from"
+	has_line "                         standard input, byte for byte (less than 1 GiB)"
 }
 
 @test "--help is -h" {
@@ -146,10 +152,69 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	[[ $output =~ ^fsmemcache\ [0-9]+\.[0-9]+\.[0-9]+\ \(libmemcached\ [0-9]+\.[0-9]+\.[0-9]+\)$ ]]
 }
 
+@test "the synopsis names every long option where it applies" {
+	local opt
+	run -64 --separate-stderr fsmc
+	for opt in --binary --json --namespace --stop-on-error --pipe \
+	    --verify --warn --crit; do
+		[[ $stderr == *"[$opt"[\ \]]* ]]
+	done
+	[[ ${stderr_lines[2]} == *" [--stop-on-error] "*" -f file" ]]
+	[[ ${stderr_lines[3]} == *" [--warn limits] [--crit limits] health" ]]
+}
+
+@test "the manual's synopsis is the usage's" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	local man synopsis
+	man=$(mandoc -Tascii "$BATS_TEST_DIRNAME/../man/fsmemcache.1" |
+	    col -bx | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
+	    tr -s ' \n' '  ')
+	run -64 --separate-stderr fsmc
+	synopsis=$(tr -s ' \n' '  ' <<<"${stderr#usage:}")
+	[ "${man# }" = "${synopsis# }" ]
+}
+
+@test "the manual's -e example runs as written" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	local example
+	mc_start
+	example=$(mandoc -Tascii "$BATS_TEST_DIRNAME/../man/fsmemcache.1" |
+	    col -bx | sed -n 's/^ *\$ fsmemcache -e /-e /p')
+	[ -n "$example" ]
+	# The shell reads the example's quotes as a user's shell would.
+	run -0 --separate-stderr bash -c "\"\$@\" $example" _ "$FSMC_BIN" -c "$FSMC_CFG"
+	[ "$output" = "+OK" ]
+	run -0 mc_raw "get freeswitch:test"
+	[ "$output" = $'VALUE freeswitch:test 0 14\nThis is a test\nEND' ]
+}
+
 @test "-e takes the whole command: a further argument is a usage error" {
 	run -64 --separate-stderr fsmc -e 'get u5k' extra
 	[ "$output" = "" ]
 	[ "$stderr" = "fsmemcache: -e takes no command words; unexpected argument 'extra' (see fsmemcache -h)" ]
+}
+
+@test "-r or -i with -f: usage, exit 64, nothing read or run" {
+	local in=$BATS_TEST_TMPDIR/in
+	printf 'get u-r1\n' >"$in"
+	run -64 --separate-stderr fsmc -r 2 -f "$in"
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+	run -64 --separate-stderr fsmc -i 1 -f "$in"
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+	run -64 --separate-stderr fsmc -r 0 -i 0.5 -f "$in"
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+}
+
+@test "-r or -i with -n: usage, exit 64" {
+	run -64 --separate-stderr fsmc -r 2 -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
+	run -64 --separate-stderr fsmc -i 1 -n
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: -r and -i do not go with -f or -n (see fsmemcache -h)" ]
 }
 
 # Numbers.

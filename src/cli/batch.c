@@ -363,16 +363,19 @@ summary(const struct batch_options *bo, const struct tally *t)
 {
 	double elapsed = seconds_since(&t->start);
 
-	fprintf(stderr, "fsmemcache: %lu lines: ", t->lines);
+	fprintf(stderr, "fsmemcache: %lu %s: ", t->lines,
+	    t->lines == 1 ? "line" : "lines");
 	if (bo->pipe)
-		fprintf(stderr, "%lu sent, %lu errors", t->ok, t->errors);
+		fprintf(stderr, "%lu sent, %lu %s", t->ok, t->errors,
+		    t->errors == 1 ? "error" : "errors");
 	else
-		fprintf(stderr,
-		    "%lu ok, %lu not found, %lu not stored, %lu errors", t->ok,
-		    t->notfound, t->notstored, t->errors);
+		fprintf(stderr, "%lu ok, %lu not found, %lu not stored, %lu %s",
+		    t->ok, t->notfound, t->notstored, t->errors,
+		    t->errors == 1 ? "error" : "errors");
 	if (bo->verify)
-		fprintf(stderr, "; verified %lu: %lu missing, %lu differ",
-		    t->verified, t->missing, t->differ);
+		fprintf(stderr, "; verified %lu: %lu missing, %lu %s",
+		    t->verified, t->missing, t->differ,
+		    t->differ == 1 ? "differs" : "differ");
 	fprintf(stderr, "; %.3f s, %.0f lines/s\n", elapsed,
 	    elapsed > 0 ? (double)t->lines / elapsed : 0.0);
 }
@@ -547,6 +550,7 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		if ((stop = flush_gets(s, &p, out, &t, bo->stop_on_error)))
 			break;
 		fsmc_session_run(s, argc, words, NULL, 0, &res);
+		output_warning(&res, lineno);
 		if (!(bo->pipe && res.status == FSMC_OK))
 			show(out, &t, &res, lineno);
 		else
@@ -583,11 +587,8 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	if (r.spool != NULL)
 		fclose(r.spool);
 	free(r.line);
-	if (fflush(stdout) != 0 || out->failed) {
-		fprintf(stderr, "fsmemcache: standard output: %s\n",
-		    strerror(errno));
-		return (EXIT_INTERNAL);
-	}
+	if (output_flush(out) != 0)
+		return (EXIT_IOERR);
 	/* As a shell reports a command that a signal ended. */
 	if (stop_signal != 0)
 		return (128 + stop_signal);

@@ -11,14 +11,16 @@
 #define EXIT_DATAERR 65
 #define EXIT_NOINPUT 66
 #define EXIT_INTERNAL 70
+#define EXIT_IOERR 74 /* standard input or output failing */
 
 /* How results are shown. */
 struct output {
-	int quiet; /* no +OK; -ERR lines to standard error */
+	int quiet; /* 1: no +OK, -ERR lines to standard error; 2: nothing */
 	int json;  /* one JSON object per result */
 	int batch; /* a newline after data; line numbers */
 	int tty;   /* standard output is a terminal */
 	int failed;
+	int warned; /* a warning was shown: not again for each repetition */
 };
 
 /* What a batch run does. */
@@ -45,6 +47,8 @@ int batch_run(struct fsmc *, const struct batch_options *, struct output *);
 int health_parse_limits(const char *, struct health_limits *, char *, size_t);
 int health_output(FILE *, const struct fsmc_result *,
     const struct health_limits *, const struct health_limits *);
+int health_check_limits(
+    const struct health_limits *, const struct health_limits *, char *, size_t);
 
 /* json.c */
 int json_utf8_valid(const unsigned char *, size_t);
@@ -58,6 +62,8 @@ int exit_status(enum fsmc_status);
 const char *status_name(enum fsmc_status);
 int write_reply(void *, int, const void *, size_t);
 void output_result(struct output *, const struct fsmc_result *, unsigned long);
+void output_warning(const struct fsmc_result *, unsigned long);
+int output_flush(struct output *);
 const char *stat_value(const struct fsmc_server *, const char *);
 
 #endif

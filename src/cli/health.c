@@ -59,6 +59,40 @@ bad:
 	return (-1);
 }
 
+/*
+ * Whether a WARNING can show at all: a --warn limit beyond the --crit
+ * limit of the same figure never would, CRITICAL coming first.  Equal
+ * limits are allowed: no WARNING band.  Returns 0, or -1 with a message
+ * in why.
+ */
+int
+health_check_limits(const struct health_limits *warn,
+    const struct health_limits *crit, char *why, size_t len)
+{
+	if (warn->hit >= 0 && crit->hit >= 0 && warn->hit < crit->hit)
+		snprintf(why, len, "--warn hit=%g is below --crit hit=%g",
+		    warn->hit, crit->hit);
+	else if (warn->evictions >= 0 && crit->evictions >= 0 &&
+	    warn->evictions > crit->evictions)
+		snprintf(why, len,
+		    "--warn evictions=%g is above --crit evictions=%g",
+		    warn->evictions, crit->evictions);
+	else if (warn->memory >= 0 && crit->memory >= 0 &&
+	    warn->memory > crit->memory)
+		snprintf(why, len, "--warn memory=%g is above --crit memory=%g",
+		    warn->memory, crit->memory);
+	else
+		return (0);
+	return (-1);
+}
+
+/* "1 server", "2 servers": the noun that goes with a count. */
+static const char *
+noun(const char *count, const char *one, const char *many)
+{
+	return (strcmp(count, "1") == 0 ? one : many);
+}
+
 static const char *
 stat_text(const struct fsmc_server *srv, const char *name)
 {
@@ -170,8 +204,8 @@ health_output(FILE *fp, const struct fsmc_result *res,
 			    &level);
 	}
 	if (why[0] == '\0')
-		snprintf(why, sizeof why, "%zu of %zu servers up", up,
-		    res->nservers);
+		snprintf(why, sizeof why, "%zu of %zu %s up", up, res->nservers,
+		    res->nservers == 1 ? "server" : "servers");
 	if (fp == NULL)
 		return (level);
 	fprintf(fp, "MEMCACHE %s: %s\n", verdicts[level], why);
@@ -188,12 +222,15 @@ health_output(FILE *fp, const struct fsmc_result *res,
 		else
 			snprintf(hit, sizeof hit, "n/a");
 		fprintf(fp,
-		    "  %s up: version %s, uptime %s s, %s connections, "
-		    "hit ratio %s, %s evictions (%.2f/s), memory %.1f%% of "
-		    "%.0f MiB\n",
+		    "  %s up: version %s, uptime %s s, %s %s, hit ratio %s, "
+		    "%s %s (%.2f/s), memory %.1f%% of %.0f MiB\n",
 		    label, stat_text(srv, "version"), stat_text(srv, "uptime"),
-		    stat_text(srv, "curr_connections"), hit,
-		    stat_text(srv, "evictions"), m.evictions_per_s, m.memory,
+		    stat_text(srv, "curr_connections"),
+		    noun(stat_text(srv, "curr_connections"), "connection",
+			"connections"),
+		    hit, stat_text(srv, "evictions"),
+		    noun(stat_text(srv, "evictions"), "eviction", "evictions"),
+		    m.evictions_per_s, m.memory,
 		    stat_number(srv, "limit_maxbytes") / (1024 * 1024));
 	}
 	return (level);

@@ -1,5 +1,7 @@
 /* fsmemcache: run one memcache API command from the command line. */
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -16,7 +18,10 @@
 #endif
 
 #define DEFAULT_SERVERS "localhost:11211"
-/* memcached's largest possible item (-I 1024m). */
+/*
+ * memcached's largest possible item (-I 1024m) is 1 GiB, its header
+ * and key included: every value a server can store is smaller.
+ */
 #define STDIN_VALUE_MAX (1024UL * 1024 * 1024)
 
 /* Options with no letter of their own. */
@@ -64,12 +69,15 @@ static const struct option_help {
 	    "waiting for replies (bulk loading)" },
 	{ 'q', "quiet", NULL,
 	    "print nothing when set, replace, add, delete or flush succeed,\n"
-	    "and send -ERR lines to standard error" },
+	    "and send -ERR lines to standard error; twice (-qq), print\n"
+	    "nothing at all for a command but a line for each failure (exit\n"
+	    "status 64 or more) or warning, as cron wants" },
 	{ OPT_STOP_ON_ERROR, "stop-on-error", NULL,
 	    "with -f: stop at the first line that fails (exit status 64 or\n"
 	    "more)" },
 	{ 'r', "repeat", "COUNT",
-	    "run the command COUNT times (0: until interrupted)" },
+	    "run the command COUNT times (0: until interrupted); not with\n"
+	    "-f or -n" },
 	{ 's', "servers", "LIST",
 	    "use the servers in LIST (\"host[:port], ...\") instead of the\n"
 	    "configuration's" },
@@ -82,17 +90,21 @@ static const struct option_help {
 	    "each one missing or different" },
 	{ 'V', "version", NULL, "print the version and exit" },
 	{ OPT_WARN, "warn", "LIMITS",
-	    "health: WARNING beyond LIMITS (same form as --crit)" },
+	    "health: WARNING beyond LIMITS (same form as --crit, and not\n"
+	    "beyond it)" },
 	{ 'x', "stdin", NULL,
-	    "read the value of set, replace or add from standard input,\n"
-	    "byte for byte" },
+	    "read the value of set, replace, add, append or prepend from\n"
+	    "standard input, byte for byte (less than 1 GiB)" },
 	{ 0, NULL, NULL, NULL },
 };
 
 static const char *synopsis[] = {
-	"[-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
-	"[-hnqVx] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] -e line",
-	"[-hnqV] [-c file] [-p profile] [-s servers] [-t ms] [--json] [--pipe [--verify]] -f file",
+	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
+	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
+	"[-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
+	"[-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
+	"-n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
+	"-h | -V",
 	NULL,
 };
 /* clang-format on */
@@ -145,9 +157,10 @@ help(void)
 	printf(
 	    "\nExit status: 0 done, 1 not found, 2 not stored, 64 usage,\n"
 	    "65 invalid data, 66 no input file, 69 unavailable, 70 internal\n"
-	    "error, 76 server error, 77 authentication failed, 78\n"
-	    "configuration error; with -f, the highest of any line.\n"
-	    "See fsmemcache(1).\n");
+	    "error, 74 standard input or output failing, 76 server error,\n"
+	    "77 authentication failed, 78 configuration error; with -f, the\n"
+	    "highest of any line; health: 0 OK, 1 WARNING, 2 CRITICAL,\n"
+	    "3 UNKNOWN.  See fsmemcache(1).\n");
 }
 
 /*
@@ -177,13 +190,23 @@ find_config(const char *given, char *buf, size_t len)
 	return (NULL);
 }
 
-/* Read all of standard input; NULL with *why set on failure. */
+/*
+ * Read all of standard input; NULL on failure, with *why set and *status
+ * the exit status.  A file is refused by its size before it is read.
+ */
 static char *
-read_stdin(size_t *lenp, const char **why)
+read_stdin(size_t *lenp, const char **why, int *status)
 {
 	size_t len = 0, size = 65536, n;
+	struct stat st;
 	char *buf, *p;
 
+	*status = EXIT_DATAERR;
+	*why = "value of 1 GiB or more, larger than any memcached item";
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size >= STDIN_VALUE_MAX)
+		return (NULL);
+	*status = EXIT_INTERNAL;
 	if ((buf = malloc(size)) == NULL) {
 		*why = strerror(ENOMEM);
 		return (NULL);
@@ -193,7 +216,7 @@ read_stdin(size_t *lenp, const char **why)
 		if (len < size)
 			continue;
 		if (size >= STDIN_VALUE_MAX) {
-			*why = "value larger than 1 GiB";
+			*status = EXIT_DATAERR;
 			free(buf);
 			return (NULL);
 		}
@@ -206,6 +229,7 @@ read_stdin(size_t *lenp, const char **why)
 		size *= 2;
 	}
 	if (ferror(stdin)) {
+		*status = EXIT_IOERR;
 		*why = strerror(errno);
 		free(buf);
 		return (NULL);
@@ -275,7 +299,7 @@ print_origin(const struct fsmc_options *fo, const char *servers_from)
  */
 static const char *
 check_usage(const char *line, const char *file, const struct batch_options *bo,
-    int check, int from_stdin, int argc, char **argv)
+    int check, int from_stdin, int repeat, int argc, char **argv)
 {
 	static char why[256];
 
@@ -293,6 +317,8 @@ check_usage(const char *line, const char *file, const struct batch_options *bo,
 		return ("-e, -f and -n do not go together");
 	if (file != NULL && from_stdin)
 		return ("-x does not go with -f: values are on the lines");
+	if ((file != NULL || check) && repeat)
+		return ("-r and -i do not go with -f or -n");
 	if (file == NULL && (bo->pipe || bo->verify || bo->stop_on_error))
 		return ("--pipe, --verify and --stop-on-error need -f");
 	if (bo->verify && !bo->pipe)
@@ -370,14 +396,15 @@ show_single(struct output *out, const struct fsmc_result *res,
 		if (out->json)
 			output_result(out, res, 0);
 		status =
-		    health_output(out->json ? NULL : stdout, res, warn, crit);
+		    health_output(out->json || out->quiet > 1 ? NULL : stdout,
+			res, warn, crit);
 	} else
 		output_result(out, res, 0);
-	if (fflush(stdout) != 0 || out->failed) {
-		fprintf(stderr, "fsmemcache: standard output: %s\n",
-		    strerror(errno));
-		out->failed = 1;
-		return (EXIT_INTERNAL);
+	if (output_flush(out) != 0)
+		return (EXIT_IOERR);
+	if (!out->warned) {
+		output_warning(res, 0);
+		out->warned = res->warning[0] != '\0';
 	}
 	if (exit_status(res->status) >= EXIT_USAGE)
 		fprintf(stderr, "fsmemcache: %s\n", res->msg);
@@ -440,7 +467,7 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			help();
-			return (0);
+			return (output_flush(&out));
 		case 'n':
 			check = 1;
 			break;
@@ -451,7 +478,7 @@ main(int argc, char **argv)
 			fo.profile = optarg;
 			break;
 		case 'q':
-			out.quiet = 1;
+			out.quiet++;
 			break;
 		case 's':
 			fo.servers = optarg;
@@ -469,7 +496,7 @@ main(int argc, char **argv)
 		case 'V':
 			printf("fsmemcache %s (libmemcached %s)\n",
 			    FSMC_VERSION, fsmc_libmemcached_version());
-			return (0);
+			return (output_flush(&out));
 		case 'x':
 			from_stdin = 1;
 			break;
@@ -521,8 +548,8 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if ((why = check_usage(
-		 line, bo.file, &bo, check, from_stdin, argc, argv)) != NULL) {
+	if ((why = check_usage(line, bo.file, &bo, check, from_stdin,
+		 repeat_set || interval_set, argc, argv)) != NULL) {
 		if (*why == '\0')
 			usage(stderr);
 		else
@@ -560,6 +587,10 @@ main(int argc, char **argv)
 		printf("MEMCACHE UNKNOWN: --crit: %s\n", why_buf);
 		return (HEALTH_UNKNOWN);
 	}
+	if (health_check_limits(&warn, &crit, why_buf, sizeof why_buf)) {
+		printf("MEMCACHE UNKNOWN: %s\n", why_buf);
+		return (HEALTH_UNKNOWN);
+	}
 	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
 		if (health) {
 			printf("MEMCACHE UNKNOWN: %s\n", res.msg);
@@ -570,11 +601,12 @@ main(int argc, char **argv)
 	}
 	if (res.msg[0] != '\0')
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+	out.tty = isatty(STDOUT_FILENO);
 	if (check) {
 		print_origin(&fo, servers_from);
 		fsmc_describe(fc, write_reply, &out);
 		fsmc_close(fc);
-		return (fflush(stdout) != 0 || out.failed ? EXIT_INTERNAL : 0);
+		return (output_flush(&out));
 	}
 	if (bo.file != NULL) {
 		out.batch = 1;
@@ -582,15 +614,15 @@ main(int argc, char **argv)
 		fsmc_close(fc);
 		return (status);
 	}
-	if (from_stdin && (value = read_stdin(&valuelen, &why)) == NULL) {
+	if (from_stdin &&
+	    (value = read_stdin(&valuelen, &why, &status)) == NULL) {
 		fprintf(stderr, "fsmemcache: standard input: %s\n", why);
 		fsmc_close(fc);
-		return (EXIT_INTERNAL);
+		return (status);
 	}
 
 	if (interval_set && !repeat_set)
 		repeat = 0;
-	out.tty = isatty(STDOUT_FILENO);
 	/* Repeated data replies each get their line, as in a batch. */
 	out.batch = repeat != 1;
 	status = 0;
@@ -603,7 +635,7 @@ main(int argc, char **argv)
 			fsmc_run(fc, argc, argv, value, valuelen, &res);
 		status = show_single(&out, &res, &warn, &crit);
 		fsmc_result_clear(&res);
-		if (status == EXIT_INTERNAL && out.failed)
+		if (status == EXIT_IOERR && out.failed)
 			break;
 	}
 	fsmc_close(fc);

@@ -1,10 +1,20 @@
-/* Showing results: the module's reply bytes, or JSON, and exit statuses. */
+/* Showing results: reply bytes, JSON or terminal views, and exit statuses. */
 
+#include <sys/ioctl.h>
+
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* The status table: spaces between columns, and the narrowest a column
+ * is cut to on a narrow terminal. */
+#define TABLE_GAP 2
+#define TABLE_MIN_COLUMN 8
 
 /*
  * Exit status and JSON name of each result.  Keep in step with EXIT
@@ -238,66 +248,277 @@ is_key_stat(const char *name)
 	return (0);
 }
 
-static void
-stat_row(const struct fsmc_result *res, const char *name, int width)
+/* The terminal's width: the window's, else $COLUMNS, else 80. */
+static int
+terminal_width(void)
 {
-	const char *v;
-	size_t i;
+	struct winsize ws;
+	const char *env;
+	long n;
 
-	printf("%-24s", name);
-	for (i = 0; i < res->nservers; i++) {
-		v = res->servers[i].error != NULL ?
-		    "-" :
-		    stat_value(&res->servers[i], name);
-		printf(" %*s", width, v != NULL ? v : "");
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return (ws.ws_col);
+	if ((env = getenv("COLUMNS")) != NULL &&
+	    (n = strtol(env, NULL, 10)) > 0 && n < 10000)
+		return ((int)n);
+	return (80);
+}
+
+/* The status table: its rows' names and its servers' columns. */
+struct table {
+	const struct fsmc_result *res;
+	const char **rows; /* "Servers:", "state", then statistics */
+	size_t nrows;
+	char (*labels)[300]; /* each server's address */
+	int *width;	     /* each server's column */
+	int label_width;
+};
+
+/* The text of row r in server i's column. */
+static const char *
+table_cell(const struct table *t, size_t r, size_t i)
+{
+	const struct fsmc_server *srv = &t->res->servers[i];
+	const char *v;
+
+	if (r == 0)
+		return (t->labels[i]);
+	if (r == 1)
+		return (srv->error != NULL ? srv->error : "up");
+	if (srv->error != NULL)
+		return ("-");
+	v = stat_value(srv, t->rows[r]);
+	return (v != NULL ? v : "");
+}
+
+/* Print text in width columns, cut short with "..." if it is wider. */
+static void
+table_put(const char *text, int width, int left)
+{
+	int len = (int)strlen(text);
+
+	if (len <= width)
+		printf(left ? "%-*s" : "%*s", width, text);
+	else if (width > 3)
+		printf("%.*s...", width - 3, text);
+	else
+		printf("%.*s", width, text);
+}
+
+/* Print the servers from first to end as one table. */
+static void
+table_print(const struct table *t, size_t first, size_t end)
+{
+	size_t r, i;
+
+	for (r = 0; r < t->nrows; r++) {
+		table_put(t->rows[r], t->label_width, 1);
+		for (i = first; i < end; i++) {
+			printf("%*s", TABLE_GAP, "");
+			table_put(table_cell(t, r, i), t->width[i], 0);
+		}
+		putchar('\n');
 	}
-	putchar('\n');
+}
+
+/*
+ * Lay the table out for the terminal: the name column as wide as the
+ * longest name, each server's column as wide as its widest cell, as
+ * many servers side by side as fit, and the others in further tables
+ * below.  Only on a terminal too narrow for the names and one column
+ * are cells cut: the names first, then the columns.
+ */
+static void
+table_layout(struct table *t)
+{
+	const struct fsmc_result *res = t->res;
+	size_t r, i, first, end;
+	int cols = terminal_width(), used, n, widest = 1;
+
+	for (i = 0; i < res->nservers; i++) {
+		t->width[i] = 1;
+		for (r = 0; r < t->nrows; r++) {
+			n = (int)strlen(table_cell(t, r, i));
+			if (n > t->width[i])
+				t->width[i] = n;
+		}
+		if (t->width[i] > widest)
+			widest = t->width[i];
+	}
+	t->label_width = 0;
+	for (r = 0; r < t->nrows; r++) {
+		n = (int)strlen(t->rows[r]);
+		if (n > t->label_width)
+			t->label_width = n;
+	}
+	/* On a narrow terminal, cut the names before the servers. */
+	if (t->label_width > cols - TABLE_GAP - widest)
+		t->label_width = cols - TABLE_GAP - widest;
+	if (t->label_width < TABLE_MIN_COLUMN)
+		t->label_width = TABLE_MIN_COLUMN;
+	for (i = 0; i < res->nservers; i++) {
+		if (t->width[i] > cols - t->label_width - TABLE_GAP)
+			t->width[i] = cols - t->label_width - TABLE_GAP;
+		if (t->width[i] < TABLE_MIN_COLUMN)
+			t->width[i] = TABLE_MIN_COLUMN;
+	}
+	for (first = 0; first < res->nservers; first = end) {
+		used = t->label_width;
+		for (end = first; end < res->nservers; end++) {
+			if (end > first &&
+			    used + TABLE_GAP + t->width[end] > cols)
+				break;
+			used += TABLE_GAP + t->width[end];
+		}
+		if (first > 0)
+			putchar('\n');
+		table_print(t, first, end);
+	}
 }
 
 /*
  * status verbose on a terminal: the servers side by side, one column
- * each, the statistics an operator reaches for first.  Piped output
- * keeps the module's format.
+ * each, the statistics an operator reaches for first, then the first
+ * answering server's others.  Piped output keeps the module's format.
+ * Returns -1 when out of memory.
  */
-static void
+static int
 status_table(const struct fsmc_result *res)
 {
 	const struct fsmc_server *first = NULL;
-	char label[300];
+	struct table t;
 	const char **k;
-	size_t i, j;
-	int width = 12, n;
+	size_t i, j, nkey = sizeof key_stats / sizeof key_stats[0];
+	int rc = -1;
 
-	for (i = 0; i < res->nservers; i++) {
-		n = snprintf(label, sizeof label, "%s (%u)",
-		    res->servers[i].host, res->servers[i].port);
-		if (n > width)
-			width = n;
-		if (res->servers[i].error != NULL &&
-		    (int)strlen(res->servers[i].error) > width)
-			width = (int)strlen(res->servers[i].error);
-		if (first == NULL && res->servers[i].error == NULL)
+	memset(&t, 0, sizeof t);
+	t.res = res;
+	for (i = 0; i < res->nservers && first == NULL; i++) {
+		if (res->servers[i].error == NULL)
 			first = &res->servers[i];
 	}
-	printf("Lib version: %s\n%-24s", res->libversion, "Servers:");
-	for (i = 0; i < res->nservers; i++) {
-		snprintf(label, sizeof label, "%s (%u)", res->servers[i].host,
-		    res->servers[i].port);
-		printf(" %*s", width, label);
-	}
-	putchar('\n');
-	printf("%-24s", "state");
-	for (i = 0; i < res->nservers; i++)
-		printf(" %*s", width,
-		    res->servers[i].error != NULL ? res->servers[i].error :
-						    "up");
-	putchar('\n');
+	t.rows = calloc(
+	    2 + nkey + (first != NULL ? first->nstats : 0), sizeof *t.rows);
+	t.labels = calloc(res->nservers, sizeof *t.labels);
+	t.width = calloc(res->nservers, sizeof *t.width);
+	if (t.rows == NULL || t.labels == NULL || t.width == NULL)
+		goto out;
+	t.rows[t.nrows++] = "Servers:";
+	t.rows[t.nrows++] = "state";
 	for (k = key_stats; *k != NULL; k++)
-		stat_row(res, *k, width);
+		t.rows[t.nrows++] = *k;
 	for (j = 0; first != NULL && j < first->nstats; j++) {
 		if (!is_key_stat(first->stats[j].name))
-			stat_row(res, first->stats[j].name, width);
+			t.rows[t.nrows++] = first->stats[j].name;
 	}
+	for (i = 0; i < res->nservers; i++)
+		fsmc_address(res->servers[i].host, res->servers[i].port,
+		    t.labels[i], sizeof t.labels[i]);
+	printf("Lib version: %s\n", res->libversion);
+	table_layout(&t);
+	rc = 0;
+out:
+	free(t.rows);
+	free(t.labels);
+	free(t.width);
+	return (rc);
+}
+
+/*
+ * The length of the character at p if a terminal may be sent it as it
+ * is: printable ASCII, a tab, a line feed, or a well-formed UTF-8
+ * character that is not a C1 control.  0 for a byte to show as \xNN.
+ */
+static size_t
+shown_as_is(const unsigned char *p, size_t n)
+{
+	size_t need, k;
+	unsigned long cp;
+
+	if (*p < 0x80)
+		return ((*p >= 0x20 && *p < 0x7f) || *p == '\t' || *p == '\n');
+	if ((*p & 0xe0) == 0xc0) {
+		need = 1;
+		cp = *p & 0x1f;
+	} else if ((*p & 0xf0) == 0xe0) {
+		need = 2;
+		cp = *p & 0x0f;
+	} else if ((*p & 0xf8) == 0xf0) {
+		need = 3;
+		cp = *p & 0x07;
+	} else
+		return (0);
+	if (n <= need)
+		return (0);
+	for (k = 1; k <= need; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (p[k] & 0x3f);
+	}
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    cp < 0xa0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return (0);
+	return (need + 1);
+}
+
+/*
+ * A value on a terminal: the bytes that would drive it (escape
+ * sequences, carriage returns, backspaces) are shown as \xNN, as in the
+ * messages about keys, so that a value cannot repaint the screen or
+ * hide part of itself.
+ */
+static void
+write_escaped(struct output *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run, k;
+	char hex[8];
+
+	while (i < n) {
+		for (run = i;
+		     run < n && (k = shown_as_is(p + run, n - run)) > 0;
+		     run += k)
+			;
+		if (run > i)
+			write_reply(out, FSMC_STREAM_REPLY, p + i, run - i);
+		if (run < n) {
+			snprintf(hex, sizeof hex, "\\x%02x", p[run]);
+			write_reply(out, FSMC_STREAM_REPLY, hex, 4);
+			run++;
+		}
+		i = run;
+	}
+}
+
+/*
+ * Say on standard error, even with -q, that a command ran but may not
+ * do what was meant; line is its line in a batch, or 0.
+ */
+void
+output_warning(const struct fsmc_result *res, unsigned long line)
+{
+	if (res->warning[0] == '\0')
+		return;
+	if (line > 0)
+		fprintf(stderr, "fsmemcache: line %lu: warning: %s\n", line,
+		    res->warning);
+	else
+		fprintf(stderr, "fsmemcache: warning: %s\n", res->warning);
+}
+
+/*
+ * Flush standard output and say if a write to it failed, now or before.
+ * Returns 0, or EXIT_IOERR.
+ */
+int
+output_flush(struct output *out)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		out->failed = 1;
+	if (!out->failed)
+		return (0);
+	fprintf(stderr, "fsmemcache: standard output: %s\n", strerror(errno));
+	return (EXIT_IOERR);
 }
 
 /*
@@ -311,17 +532,21 @@ output_result(
 {
 	int data;
 
+	if (out->quiet > 1)
+		return;
 	if (out->json) {
 		output_json(out, res, line);
 		return;
 	}
 	if (out->tty && !out->batch && res->reply == FSMC_REPLY_STATUS &&
-	    res->verbose && res->libversion != NULL && res->nservers > 0) {
-		status_table(res);
+	    res->verbose && res->libversion != NULL && res->nservers > 0 &&
+	    status_table(res) == 0)
 		return;
-	}
 	if (res->reply == FSMC_REPLY_KEYS)
 		fsmc_render(res, write_listing, out);
+	else if (out->tty && res->status == FSMC_OK &&
+	    res->reply == FSMC_REPLY_VALUE)
+		write_escaped(out, res->value, res->valuelen);
 	else if (!(out->quiet && res->status == FSMC_OK &&
 		     res->reply == FSMC_REPLY_OK))
 		fsmc_render(res, write_reply, out);

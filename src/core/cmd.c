@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "fsmc-int.h"
 
@@ -237,6 +238,35 @@ bad_number(struct fsmc_call *call, char kind, const char *word, const char *why)
 }
 
 /*
+ * memcached reads an expiration, or a flush delay, of more than 30 days
+ * as a Unix time.  Warn when that time is already past, as 2592001 is
+ * (1970): the item expires at once, the flush drops nothing, and both
+ * still answer OK.
+ */
+static void
+check_past(struct fsmc_call *call, char kind, long long n)
+{
+	char key[96], when[64];
+	struct tm tm;
+	time_t t = (time_t)n;
+
+	if (n <= FSMC_RELATIVE_MAX || n > (long long)time(NULL) ||
+	    call->cmd->op == FSMC_DELETE || gmtime_r(&t, &tm) == NULL)
+		return;
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	key[0] = '\0';
+	if (call->a.key != NULL) {
+		key[0] = ' ';
+		fsmc_escape(
+		    call->a.key, call->a.keylen, key + 1, sizeof key - 1);
+	}
+	snprintf(call->res->warning, sizeof call->res->warning,
+	    "%s%s: %s %lld is over 30 days, so memcached reads it as a Unix "
+	    "time: %s, already past",
+	    call->cmd->name, key, arg_name(kind), n, when);
+}
+
+/*
  * Check the arguments against the command's kinds and fill call->a.  The
  * value comes from valuebuf when it is not NULL (binary safe), else from
  * the word in its place.
@@ -297,6 +327,7 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 				    "not a decimal number of seconds from "
 				    "-2147483648 to 2147483647"));
 			a->expiration = n;
+			check_past(call, *k, n);
 			break;
 		case 'd':
 			if (parse_decimal(*argv, 0, INT32_MAX, &n))
@@ -304,6 +335,7 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 				    "not a decimal number of seconds from 0 "
 				    "to 2147483647"));
 			a->expiration = n;
+			check_past(call, *k, n);
 			break;
 		case 'o':
 			if (parse_decimal(*argv, 0, UINT32_MAX, &n))
@@ -374,7 +406,8 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
 	if (nargs > maxargs)
 		return (fsmc_fail(
 		    res, FSMC_EUSAGE, call->cmd->name, "too many arguments"));
-	parse_args(call, argc - 1, argv + 1, valuebuf, valuelen);
+	if (parse_args(call, argc - 1, argv + 1, valuebuf, valuelen) != FSMC_OK)
+		res->warning[0] = '\0';
 	res->key = call->a.key;
 	res->keylen = call->a.keylen;
 	return (res->status);

@@ -11,6 +11,9 @@
 
 /* memcached's limit on a key, in bytes (protocol.txt). */
 #define FSMC_KEY_MAX 250
+/* Expirations up to 30 days count from now; memcached reads longer ones
+ * as Unix times (protocol.txt). */
+#define FSMC_RELATIVE_MAX 2592000
 
 /*
  * Bounds on what a server may send, documented in fsmemcache(1): a

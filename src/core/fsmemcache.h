@@ -91,6 +91,9 @@ struct fsmc_result {
 	size_t keycap;
 	char msg[512]; /* one human line, no newline; empty on success */
 	char *words;   /* fsmc_run_line's copy of the line, which key is in */
+	/* One human line when the command is valid but may not do what was
+	 * meant (an expiration already past), else empty. */
+	char warning[256];
 };
 
 /*
