@@ -237,7 +237,7 @@ connections() {
 	printf '%s\n' "" "# a comment" "   # an indented comment" "set $k 1" \
 	    $' \t ' "#set ${k}x 1" "frob" >"$in"
 	run -64 --separate-stderr to_file fsmc -f "$in"
-	stdout_is "+OK"$'\n'"$USAGE"
+	out_is '+OK\n-ERR\n'
 	summary_is 2 1 0 0 1
 	[ "$ERRORS" = "fsmemcache: line 7: unknown command 'frob'" ]
 	run -0 mc_raw "get ${k}x"
@@ -259,7 +259,7 @@ connections() {
 	printf '%s\n' "set ${k}a 1" "set ${k}b 1 x" "frob" "get ${k}a" \
 	    "set ${k}c 3" >"$in"
 	run -65 --separate-stderr to_file fsmc -f "$in"
-	stdout_is $'+OK\n-ERR INVALID ARGUMENTS\n'"$USAGE"$'1\n+OK\n'
+	out_is '+OK\n-ERR INVALID ARGUMENTS\n-ERR\n1\n+OK\n'
 	summary_is 5 3 0 0 2
 	[ "$ERRORS" = "fsmemcache: line 2: set: bad expiration 'x': not a decimal number of seconds from -2147483648 to 2147483647
 fsmemcache: line 3: unknown command 'frob'" ]
@@ -274,7 +274,7 @@ fsmemcache: line 3: unknown command 'frob'" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}a" "get" "get ${k}a extra" "get ${k}a" >"$in"
 	run -64 --separate-stderr to_file fsmc -f "$in"
-	stdout_is $'+OK\n1\n'"$USAGE$USAGE"$'1\n'
+	out_is '+OK\n1\n-ERR\n-ERR\n1\n'
 	summary_is 5 3 0 0 2
 	[ "$ERRORS" = "fsmemcache: line 3: get: too few arguments
 fsmemcache: line 4: get: too many arguments" ]
@@ -336,6 +336,31 @@ fsmemcache: line 4: get: too many arguments" ]
 	run -65 --separate-stderr fsmc -f "$in"
 }
 
+# Usage errors: one line each.
+
+@test "a usage error prints -ERR and one line naming the line and the problem, not the usage of every command" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "frob" "set $k" "get $k extra" "set $k v" "status loud" >"$in"
+	run -64 --separate-stderr to_file fsmc -f "$in"
+	out_is '-ERR\n-ERR\n-ERR\n+OK\n-ERR\n'
+	summary_is 5 1 0 0 4
+	[ "$ERRORS" = "fsmemcache: line 1: unknown command 'frob'
+fsmemcache: line 2: set: too few arguments
+fsmemcache: line 3: get: too many arguments
+fsmemcache: line 5: status: unknown argument 'loud'" ]
+}
+
+@test "with -q, a usage error's -ERR goes to standard error before its line" {
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "frob" >"$in"
+	run -64 --separate-stderr to_file fsmc -q -f "$in"
+	out_is ''
+	summary_is 1 0 0 0 1
+	[ "$ERRORS" = "-ERR
+fsmemcache: line 1: unknown command 'frob'" ]
+}
+
 # --stop-on-error
 
 @test "--stop-on-error stops at a malformed line, not at a miss" {
@@ -343,7 +368,7 @@ fsmemcache: line 4: get: too many arguments" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}none" "frob" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc --stop-on-error -f "$in"
-	stdout_is $'+OK\n-ERR NOT FOUND\n'"$USAGE"
+	out_is '+OK\n-ERR NOT FOUND\n-ERR\n'
 	summary_is 3 1 1 0 1
 	[ "$ERRORS" = "fsmemcache: line 3: unknown command 'frob'" ]
 	run -0 mc_raw "get ${k}b"
@@ -366,7 +391,7 @@ fsmemcache: line 4: get: too many arguments" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}a" "get" "get ${k}a" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc --stop-on-error -f "$in"
-	stdout_is $'+OK\n1\n'"$USAGE"
+	out_is '+OK\n1\n-ERR\n'
 	summary_is 3 2 0 0 1
 	[ "$ERRORS" = "fsmemcache: line 3: get: too few arguments" ]
 	run -0 mc_raw "get ${k}b"
@@ -390,7 +415,7 @@ fsmemcache: line 4: get: too many arguments" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "frob" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc -f "$in"
-	stdout_is "$USAGE"$'+OK\n'
+	out_is '-ERR\n+OK\n'
 	summary_is 2 1 0 0 1
 	run -0 mc_raw "get ${k}b"
 	[ "$output" = "$(printf 'VALUE %sb 0 1\n2\nEND' "$k")" ]
@@ -491,7 +516,7 @@ sys.stdout.write("set %sb 2\n" % k)
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}a" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc --pipe -f "$in"
-	stdout_is "$USAGE"
+	out_is '-ERR\n'
 	pipe_summary_is 3 2 1
 	[ "$ERRORS" = "fsmemcache: line 2: get: needs its reply, so it cannot be pipelined (only set, add, replace and delete can)" ]
 	run -0 mc_raw "get ${k}a ${k}b"

@@ -226,12 +226,20 @@ line_error(struct tally *t, unsigned long lineno, int status, const char *what)
 		t->status = status;
 }
 
+/*
+ * A line's reply.  A usage error gets "-ERR" alone: the line on standard
+ * error says what is wrong, and the usage of every command, again for
+ * each bad line, would bury it.
+ */
 static void
 show(struct output *out, struct tally *t, const struct fsmc_result *res,
     unsigned long lineno)
 {
 	count(t, res);
-	output_result(out, res, lineno);
+	if (!out->json && res->status == FSMC_EUSAGE)
+		write_reply(out, FSMC_STREAM_ERROR, "-ERR\n", 5);
+	else
+		output_result(out, res, lineno);
 	if (exit_status(res->status) >= EXIT_USAGE)
 		fprintf(stderr, "fsmemcache: line %lu: %s\n", lineno, res->msg);
 }
