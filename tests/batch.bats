@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Batch mode (-f): replies in input order, messages, summary, exit status, --stop-on-error, --pipe, --verify, memory and reconnection.
+# Batch mode (-f): replies in input order, messages, summary, exit status, -q, --stop-on-error, --pipe, --verify, memory and reconnection.
 # shellcheck disable=SC2154 # bats' run --separate-stderr sets $stderr
 
 load helper
@@ -359,6 +359,44 @@ fsmemcache: line 5: status: unknown argument 'loud'" ]
 	summary_is 1 0 0 0 1
 	[ "$ERRORS" = "-ERR
 fsmemcache: line 1: unknown command 'frob'" ]
+}
+
+# -q: nothing at all when the run goes as it may, for cron.
+
+@test "-q: a run that succeeds prints only its data: no +OK, no summary" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "add ${k}b 2" "get ${k}a" "delete ${k}b" \
+	    "increment ${k}n 3" >"$in"
+	run -0 --separate-stderr to_file fsmc -q -f "$in"
+	out_is '1\n3\n'
+	[ "$stderr" = "" ]
+	in2=$BATS_TEST_TMPDIR/in2
+	printf '%s\n' "set ${k}c 1" "delete ${k}c" >"$in2"
+	run -0 --separate-stderr to_file fsmc -q -f "$in2"
+	out_is ''
+	[ "$stderr" = "" ]
+}
+
+@test "-q: misses and NOT STORED print nothing at all; the exit status tells" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}none" "add ${k}a 2" \
+	    "replace ${k}none 3" "delete ${k}none" "getflags ${k}none" >"$in"
+	run -2 --separate-stderr to_file fsmc -q -f "$in"
+	out_is ''
+	[ "$stderr" = "" ]
+}
+
+@test "-q: real failures still print their -ERR, their line and the summary" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}none" "set ${k}b 1 x" "get ${k}a" >"$in"
+	run -65 --separate-stderr to_file fsmc -q -f "$in"
+	out_is '1\n'
+	summary_is 4 2 1 0 1
+	[ "$ERRORS" = "-ERR INVALID ARGUMENTS
+fsmemcache: line 3: set: bad expiration 'x': not a decimal number of seconds from -2147483648 to 2147483647" ]
 }
 
 # --stop-on-error

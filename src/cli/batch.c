@@ -229,16 +229,20 @@ line_error(struct tally *t, unsigned long lineno, int status, const char *what)
 /*
  * A line's reply.  A usage error gets "-ERR" alone: the line on standard
  * error says what is wrong, and the usage of every command, again for
- * each bad line, would bury it.
+ * each bad line, would bury it.  With -q, a miss and NOT STORED, which
+ * the exit status tells, print nothing.
  */
 static void
 show(struct output *out, struct tally *t, const struct fsmc_result *res,
     unsigned long lineno)
 {
 	count(t, res);
-	if (!out->json && res->status == FSMC_EUSAGE)
+	if (out->json)
+		output_result(out, res, lineno);
+	else if (res->status == FSMC_EUSAGE)
 		write_reply(out, FSMC_STREAM_ERROR, "-ERR\n", 5);
-	else
+	else if (!out->quiet ||
+	    (res->status != FSMC_NOTFOUND && res->status != FSMC_NOTSTORED))
 		output_result(out, res, lineno);
 	if (exit_status(res->status) >= EXIT_USAGE)
 		fprintf(stderr, "fsmemcache: line %lu: %s\n", lineno, res->msg);
@@ -489,7 +493,7 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 
 	memset(&t, 0, sizeof t);
 	clock_gettime(CLOCK_MONOTONIC, &t.start);
-	t.tty = isatty(STDERR_FILENO);
+	t.tty = isatty(STDERR_FILENO) && !out->quiet;
 	catch_signals(fc);
 	if (open_input(bo, &r) != 0) {
 		free(r.line);
@@ -585,7 +589,10 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	if (stop_signal != 0)
 		fprintf(stderr, "fsmemcache: stopped by signal %d\n",
 		    (int)stop_signal);
-	summary(bo, &t);
+	/* -q: a run that went as it may go says nothing, for cron. */
+	if (!out->quiet || t.status >= EXIT_USAGE || t.missing > 0 ||
+	    t.differ > 0 || stop_signal != 0)
+		summary(bo, &t);
 	if (r.fp != stdin)
 		fclose(r.fp);
 	if (r.spool != NULL)

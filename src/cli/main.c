@@ -64,7 +64,9 @@ static const struct option_help {
 	    "waiting for replies (bulk loading)" },
 	{ 'q', "quiet", NULL,
 	    "print nothing when set, replace, add, delete or flush succeed,\n"
-	    "and send -ERR lines to standard error" },
+	    "and send -ERR lines to standard error; with -f, nothing for\n"
+	    "misses and NOT STORED either, nor the summary unless\n"
+	    "something failed (for cron)" },
 	{ OPT_STOP_ON_ERROR, "stop-on-error", NULL,
 	    "with -f: stop at the first line that fails (exit status 64 or\n"
 	    "more)" },
