@@ -80,8 +80,9 @@ static const struct option_help {
 	    "command whose whole reply has not come MS milliseconds\n"
 	    "after it was sent" },
 	{ OPT_VERIFY, "verify", NULL,
-	    "with --pipe: read every loaded key back afterwards and report\n"
-	    "each one missing or different" },
+	    "with --pipe: afterwards, read back each key loaded, once, and\n"
+	    "report those missing, differing from the input's final word\n"
+	    "on them, or that could not be read back (unverified)" },
 	{ 'V', "version", NULL, "print the version and exit" },
 	{ OPT_WARN, "warn", "LIMITS",
 	    "health: WARNING beyond LIMITS (same form as --crit)" },
