@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Batch mode (-f): replies in input order, messages, summary, exit status, --stop-on-error, --pipe, --verify, memory and reconnection.
+# Batch mode (-f): replies in input order, messages, summary, exit status, -q, --stop-on-error, --pipe, --verify, memory and reconnection.
 # shellcheck disable=SC2154 # bats' run --separate-stderr sets $stderr
 
 load helper
@@ -7,11 +7,53 @@ load helper
 setup_file() { mc_start; }
 teardown_file() { mc_stop; }
 
-# A run in the background that a test could not finish: end it.
+FAKE=$BATS_TEST_DIRNAME/fake-memcached.py
+
+# A run in the background that a test could not finish (bg_start's, or
+# one started by hand, BG): end it; and stop the fakes the test started.
 teardown() {
+	local pid pids
 	if [ -n "${BG_PID-}" ]; then
 		bg_finish
 	fi
+	if [ -n "${BG-}" ]; then
+		kill "$BG" 2>/dev/null || true
+		wait "$BG" 2>/dev/null || true
+	fi
+	[ -f "$BATS_TEST_TMPDIR/fakes" ] || return 0
+	mapfile -t pids <"$BATS_TEST_TMPDIR/fakes"
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
+# Start a fake memcached (tests/fake-memcached.py) with the arguments
+# given (--mode MODE ...): its port in FAKE_PORT.  teardown stops it.
+fake_start() {
+	local dir pid deadline=$((SECONDS + 10))
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/fake.XXXXXX")
+	python3 "$FAKE" --port-file "$dir/port" --lifetime 60 "$@" \
+	    >"$dir/output" 2>&1 3>&- &
+	pid=$!
+	echo "$pid" >>"$BATS_TEST_TMPDIR/fakes"
+	until [ -s "$dir/port" ]; do
+		if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -gt "$deadline" ]; then
+			echo "the fake memcached did not start: $*" >&2
+			cat "$dir/output" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	read -r FAKE_PORT <"$dir/port"
+}
+
+# What the file's server has served, from one look at its statistics:
+# "total_connections N cmd_get N".  The look is a connection itself.
+served() {
+	mc_raw stats | tr -d '\r' |
+	    sed -n 's/^STAT \(total_connections\|cmd_get\) \([0-9]*\)$/\1 \2/p' |
+	    tr '\n' ' '
 }
 
 # The summary, the last line of $stderr, in $SUMMARY, and the lines
@@ -48,10 +90,11 @@ pipe_summary_is() {
 	[ "${BASH_REMATCH[3]}" = "$3" ]
 }
 
-# Whether the --pipe --verify summary counts N lines: S sent, E errors,
-# V verified: M missing, D differ.
+# Whether the --pipe --verify summary counts N lines: S sent, E errors;
+# K keys: V verified, M missing, D differ, U unverified, and the keys
+# add up.
 verify_summary_is() {
-	local re='^fsmemcache: ([0-9]+) lines?: ([0-9]+) sent, ([0-9]+) errors?; verified ([0-9]+): ([0-9]+) missing, ([0-9]+) differs?; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
+	local re='^fsmemcache: ([0-9]+) lines?: ([0-9]+) sent, ([0-9]+) errors?; ([0-9]+) keys?: ([0-9]+) verified, ([0-9]+) missing, ([0-9]+) differs?, ([0-9]+) unverified; [0-9]+\.[0-9]{3} s, [0-9]+ lines/s$'
 	split_stderr
 	[[ $SUMMARY =~ $re ]]
 	[ "${BASH_REMATCH[1]}" = "$1" ]
@@ -60,6 +103,9 @@ verify_summary_is() {
 	[ "${BASH_REMATCH[4]}" = "$4" ]
 	[ "${BASH_REMATCH[5]}" = "$5" ]
 	[ "${BASH_REMATCH[6]}" = "$6" ]
+	[ "${BASH_REMATCH[7]}" = "$7" ]
+	[ "${BASH_REMATCH[8]}" = "$8" ]
+	[ $((BASH_REMATCH[5] + BASH_REMATCH[6] + BASH_REMATCH[7] + BASH_REMATCH[8])) -eq "${BASH_REMATCH[4]}" ]
 }
 
 # Poll until the file's server holds key $1; give up after 5 seconds.
@@ -237,7 +283,7 @@ connections() {
 	printf '%s\n' "" "# a comment" "   # an indented comment" "set $k 1" \
 	    $' \t ' "#set ${k}x 1" "frob" >"$in"
 	run -64 --separate-stderr to_file fsmc -f "$in"
-	stdout_is "+OK"$'\n'"$USAGE"
+	out_is '+OK\n-ERR\n'
 	summary_is 2 1 0 0 1
 	[ "$ERRORS" = "fsmemcache: line 7: unknown command 'frob'" ]
 	run -0 mc_raw "get ${k}x"
@@ -259,7 +305,7 @@ connections() {
 	printf '%s\n' "set ${k}a 1" "set ${k}b 1 x" "frob" "get ${k}a" \
 	    "set ${k}c 3" >"$in"
 	run -65 --separate-stderr to_file fsmc -f "$in"
-	stdout_is $'+OK\n-ERR INVALID ARGUMENTS\n'"$USAGE"$'1\n+OK\n'
+	out_is '+OK\n-ERR INVALID ARGUMENTS\n-ERR\n1\n+OK\n'
 	summary_is 5 3 0 0 2
 	[ "$ERRORS" = "fsmemcache: line 2: set: bad expiration 'x': not a decimal number of seconds from -2147483648 to 2147483647
 fsmemcache: line 3: unknown command 'frob'" ]
@@ -274,7 +320,7 @@ fsmemcache: line 3: unknown command 'frob'" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}a" "get" "get ${k}a extra" "get ${k}a" >"$in"
 	run -64 --separate-stderr to_file fsmc -f "$in"
-	stdout_is $'+OK\n1\n'"$USAGE$USAGE"$'1\n'
+	out_is '+OK\n1\n-ERR\n-ERR\n1\n'
 	summary_is 5 3 0 0 2
 	[ "$ERRORS" = "fsmemcache: line 3: get: too few arguments
 fsmemcache: line 4: get: too many arguments" ]
@@ -336,6 +382,88 @@ fsmemcache: line 4: get: too many arguments" ]
 	run -65 --separate-stderr fsmc -f "$in"
 }
 
+# Usage errors: one line each.
+
+@test "a usage error prints -ERR and one line naming the line and the problem, not the usage of every command" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "frob" "set $k" "get $k extra" "set $k v" "status loud" >"$in"
+	run -64 --separate-stderr to_file fsmc -f "$in"
+	out_is '-ERR\n-ERR\n-ERR\n+OK\n-ERR\n'
+	summary_is 5 1 0 0 4
+	[ "$ERRORS" = "fsmemcache: line 1: unknown command 'frob'
+fsmemcache: line 2: set: too few arguments
+fsmemcache: line 3: get: too many arguments
+fsmemcache: line 5: status: unknown argument 'loud'" ]
+}
+
+@test "with -q, a usage error's -ERR goes to standard error before its line" {
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "frob" >"$in"
+	run -64 --separate-stderr to_file fsmc -q -f "$in"
+	out_is ''
+	summary_is 1 0 0 0 1
+	[ "$ERRORS" = "-ERR
+fsmemcache: line 1: unknown command 'frob'" ]
+}
+
+# -qq: nothing at all when the run goes as it may, for cron.
+
+@test "-qq: a run that succeeds prints nothing at all: no +OK, no data, no summary" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "add ${k}b 2" "get ${k}a" "delete ${k}b" \
+	    "increment ${k}n 3" >"$in"
+	run -0 --separate-stderr to_file fsmc -qq -f "$in"
+	out_is ''
+	[ "$stderr" = "" ]
+	[ "$(mc_raw "get ${k}n" | sed -n 2p | tr -d '\r')" = 3 ]
+}
+
+@test "-qq: misses and NOT STORED print nothing at all; the exit status tells" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}none" "add ${k}a 2" \
+	    "replace ${k}none 3" "delete ${k}none" "getflags ${k}none" >"$in"
+	run -2 --separate-stderr to_file fsmc -qq -f "$in"
+	out_is ''
+	[ "$stderr" = "" ]
+}
+
+@test "-qq: a real failure prints its line and the summary, nothing else" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}none" "set ${k}b 1 x" "get ${k}a" >"$in"
+	run -65 --separate-stderr to_file fsmc -qq -f "$in"
+	out_is ''
+	summary_is 4 2 1 0 1
+	[ "$ERRORS" = "fsmemcache: line 3: set: bad expiration 'x': not a decimal number of seconds from -2147483648 to 2147483647" ]
+}
+
+@test "-q in a batch: no +OK, -ERR lines on standard error, data and the summary as always" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}none" "get ${k}a" >"$in"
+	run -1 --separate-stderr to_file fsmc -q -f "$in"
+	out_is '1\n'
+	summary_is 3 2 1 0 0
+	[ "$ERRORS" = "-ERR NOT FOUND" ]
+}
+
+@test "-qq --pipe --verify: a load that verifies prints nothing; a key that differs is printed with the summary" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "set ${k}b 2" >"$in"
+	run -0 --separate-stderr to_file fsmc -qq --pipe --verify -f "$in"
+	out_is ''
+	[ "$stderr" = "" ]
+	printf '%s\n' "add ${k}a 3" >"$in"
+	run -2 --separate-stderr to_file fsmc -qq --pipe --verify -f "$in"
+	out_is ''
+	verify_summary_is 1 1 0 1 0 0 1 0
+	[ "$ERRORS" = "fsmemcache: line 1: add ${k}a: the server holds another value" ]
+}
+
 # --stop-on-error
 
 @test "--stop-on-error stops at a malformed line, not at a miss" {
@@ -343,7 +471,7 @@ fsmemcache: line 4: get: too many arguments" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}none" "frob" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc --stop-on-error -f "$in"
-	stdout_is $'+OK\n-ERR NOT FOUND\n'"$USAGE"
+	out_is '+OK\n-ERR NOT FOUND\n-ERR\n'
 	summary_is 3 1 1 0 1
 	[ "$ERRORS" = "fsmemcache: line 3: unknown command 'frob'" ]
 	run -0 mc_raw "get ${k}b"
@@ -366,7 +494,7 @@ fsmemcache: line 4: get: too many arguments" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}a" "get" "get ${k}a" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc --stop-on-error -f "$in"
-	stdout_is $'+OK\n1\n'"$USAGE"
+	out_is '+OK\n1\n-ERR\n'
 	summary_is 3 2 0 0 1
 	[ "$ERRORS" = "fsmemcache: line 3: get: too few arguments" ]
 	run -0 mc_raw "get ${k}b"
@@ -390,7 +518,7 @@ fsmemcache: line 4: get: too many arguments" ]
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "frob" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc -f "$in"
-	stdout_is "$USAGE"$'+OK\n'
+	out_is '-ERR\n+OK\n'
 	summary_is 2 1 0 0 1
 	run -0 mc_raw "get ${k}b"
 	[ "$output" = "$(printf 'VALUE %sb 0 1\n2\nEND' "$k")" ]
@@ -491,7 +619,7 @@ sys.stdout.write("set %sb 2\n" % k)
 	in=$BATS_TEST_TMPDIR/in
 	printf '%s\n' "set ${k}a 1" "get ${k}a" "set ${k}b 2" >"$in"
 	run -64 --separate-stderr to_file fsmc --pipe -f "$in"
-	stdout_is "$USAGE"
+	out_is '-ERR\n'
 	pipe_summary_is 3 2 1
 	[ "$ERRORS" = "fsmemcache: line 2: get: needs its reply, so it cannot be pipelined (only set, add, replace and delete can)" ]
 	run -0 mc_raw "get ${k}a ${k}b"
@@ -554,7 +682,7 @@ sys.stdout.write("set %sb 2\n" % k)
 	printf '%s\n' "set ${k}a 1" "# comment" "add ${k}b 2 0 ff" "set ${k}c 3" >"$in"
 	run -0 --separate-stderr to_file fsmc --pipe --verify -f "$in"
 	out_is ''
-	verify_summary_is 3 3 0 3 0 0
+	verify_summary_is 3 3 0 3 3 0 0 0
 	[ "$ERRORS" = "" ]
 }
 
@@ -564,7 +692,7 @@ sys.stdout.write("set %sb 2\n" % k)
 	printf '%s\n' "set ${k}a 1" "set ${k}b 2" "set ${k}c 3" >"$in"
 	run -0 --separate-stderr to_file fsmc --pipe --verify -f - <"$in"
 	out_is ''
-	verify_summary_is 3 3 0 3 0 0
+	verify_summary_is 3 3 0 3 3 0 0 0
 	[ "$ERRORS" = "" ]
 }
 
@@ -578,7 +706,7 @@ sys.stdout.write("set %sb 2\n" % k)
 	bg_finish
 	[ "$BG_STATUS" -eq 1 ]
 	out_is ''
-	verify_summary_is 3 3 0 3 1 0
+	verify_summary_is 3 3 0 3 2 1 0 0
 	[ "$ERRORS" = "fsmemcache: line 2: set ${k}b: missing after the load" ]
 }
 
@@ -592,8 +720,193 @@ sys.stdout.write("set %sb 2\n" % k)
 	bg_finish
 	[ "$BG_STATUS" -eq 2 ]
 	out_is ''
-	verify_summary_is 3 3 0 3 0 1
+	verify_summary_is 3 3 0 3 2 0 1 0
 	[ "$ERRORS" = "fsmemcache: line 2: set ${k}b: the server holds another value" ]
+}
+
+@test "--verify judges each key by the input's final word: set, delete, set; a delete last; add and replace as the server applies them" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "delete ${k}a" "set ${k}a 2" \
+	    "set ${k}dup 1" "delete ${k}dup" \
+	    "set ${k}x 1" "add ${k}x 2" \
+	    "delete ${k}y" "replace ${k}y 3" \
+	    "add ${k}z 1 0 f" "add ${k}z 2" \
+	    "set ${k}w 1 0 ff" "set ${k}w 2 0 1" >"$in"
+	run -0 --separate-stderr to_file fsmc --pipe --verify -f "$in"
+	out_is ''
+	verify_summary_is 13 13 0 6 6 0 0 0
+	[ "$ERRORS" = "" ]
+	# what the server holds is indeed what the input's last word asked
+	run -0 mc_raw "get ${k}a ${k}dup ${k}x ${k}y ${k}z ${k}w"
+	[ "$output" = "$(printf 'VALUE %sa 0 1\n2\nVALUE %sx 0 1\n1\nVALUE %sz 15 1\n1\nVALUE %sw 1 1\n2\nEND' "$k" "$k" "$k" "$k")" ]
+}
+
+@test "--verify checks a key once, at the line with the final word: adds that found the key are one key that differs" {
+	k=k$BATS_TEST_NUMBER
+	run -0 mc_raw "$(printf 'set %s 0 0 3\r\nold' "$k")"
+	[ "$output" = "STORED" ]
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "add $k 1" "add $k 2" "add $k 3" >"$in"
+	run -2 --separate-stderr to_file fsmc --pipe --verify -f "$in"
+	out_is ''
+	verify_summary_is 3 3 0 1 0 0 1 0
+	[ "$ERRORS" = "fsmemcache: line 1: add $k: the server holds another value" ]
+}
+
+@test "--verify reads back only the lines that were loaded, not those --pipe refused or that were invalid" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "get ${k}a" "increment ${k}c" \
+	    "set ${k}b 1 0 zz" "frob" >"$in"
+	read -r _ _ _ before <<<"$(served)"
+	run -65 --separate-stderr to_file fsmc --pipe --verify -f "$in"
+	read -r _ _ _ after <<<"$(served)"
+	out_is '-ERR\n-ERR\n-ERR INVALID ARGUMENTS\n-ERR\n'
+	verify_summary_is 5 1 4 1 1 0 0 0
+	[ "$ERRORS" = "fsmemcache: line 2: get: needs its reply, so it cannot be pipelined (only set, add, replace and delete can)
+fsmemcache: line 3: increment: needs its reply, so it cannot be pipelined (only set, add, replace and delete can)
+fsmemcache: line 4: set: bad flags 'zz': not a hexadecimal number from 0 to ffffffff
+fsmemcache: line 5: unknown command 'frob'" ]
+	# one key read back, and only one
+	[ $((after - before)) -eq 1 ]
+}
+
+@test "--pipe --verify with every line invalid sends nothing: no connection, no read-back" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "get ${k}a" "frob" "set ${k}b 1 0 zz" >"$in"
+	read -r _ conns _ gets <<<"$(served)"
+	run -65 --separate-stderr to_file fsmc --pipe --verify -f "$in"
+	read -r _ conns_after _ gets_after <<<"$(served)"
+	out_is '-ERR\n-ERR\n-ERR INVALID ARGUMENTS\n'
+	verify_summary_is 3 0 3 0 0 0 0 0
+	# the second look at the statistics is the only new connection
+	[ $((conns_after - conns)) -eq 1 ]
+	[ "$gets_after" -eq "$gets" ]
+}
+
+@test "--verify counts, names and exits 69 for keys it could not read back: a server that dies at the read-back" {
+	k=k$BATS_TEST_NUMBER
+	# The fake takes the load (noreply sets, then the barrier) and exits,
+	# as if killed, at the first get: the rest of the read-back finds
+	# its port closed.
+	fake_start --mode exit --target get
+	in=$BATS_TEST_TMPDIR/in
+	seq 1 2500 | awk -v k="$k" '{ print "set " k "_" $1 " v" $1 }' >"$in"
+	run -69 --separate-stderr to_file fsmc -s "127.0.0.1:$FAKE_PORT" \
+	    --pipe --verify -f "$in"
+	out_is ''
+	verify_summary_is 2500 2500 0 2500 0 0 0 2500
+	expected=
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		expected+="fsmemcache: line $n: set ${k}_$n: could not be read back: connection failure (127.0.0.1:$FAKE_PORT)"$'\n'
+	done
+	[ "$ERRORS" = "${expected}fsmemcache: 2490 more keys could not be read back" ]
+}
+
+@test "--verify with one of two servers dying at the read-back: its keys unverified and named, the others verified, exit 69; --json has a record for each" {
+	k=k$BATS_TEST_NUMBER
+	fake_start --mode exit --target get
+	servers="127.0.0.1:$MC_PORT,127.0.0.1:$FAKE_PORT"
+	in=$BATS_TEST_TMPDIR/in
+	seq 1 12 | awk -v k="$k" '{ print "set " k "_" $1 " v" $1 }' >"$in"
+	# where each key goes, from the same placement
+	seq 1 12 | awk -v k="$k" '{ print "where " k "_" $1 }' >"$BATS_TEST_TMPDIR/where"
+	run -0 --separate-stderr fsmc -s "$servers" -f "$BATS_TEST_TMPDIR/where"
+	mapfile -t placed <<<"$output"
+	expected=
+	json=
+	lost=0
+	for n in $(seq 1 12); do
+		[ "${placed[n - 1]}" = "127.0.0.1:$FAKE_PORT" ] || continue
+		lost=$((lost + 1))
+		expected+="fsmemcache: line $n: set ${k}_$n: could not be read back: connection failure (127.0.0.1:$FAKE_PORT)"$'\n'
+		json+='{"line":'$n',"command":"set","key":"'${k}_$n'","status":"unavailable","exit":69,"error":"CONNECTION FAILURE","message":"set '${k}_$n': could not be read back: connection failure (127.0.0.1:'$FAKE_PORT')"}'$'\n'
+	done
+	# both servers have keys to lose or keep
+	[ "$lost" -gt 0 ]
+	[ "$lost" -lt 10 ]
+	run -69 --separate-stderr to_file fsmc -s "$servers" --json --pipe \
+	    --verify -f "$in"
+	stdout_is "$json"
+	verify_summary_is 12 12 0 12 $((12 - lost)) 0 0 "$lost"
+	[ "$ERRORS"$'\n' = "$expected" ]
+}
+
+@test "--verify against a server that takes the load and stores nothing: every key missing, exit 1" {
+	k=k$BATS_TEST_NUMBER
+	fake_start --mode reply --reply END --target get
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "set ${k}b 2" >"$in"
+	run -1 --separate-stderr to_file fsmc -s "127.0.0.1:$FAKE_PORT" \
+	    --pipe --verify -f "$in"
+	out_is ''
+	verify_summary_is 2 2 0 2 0 2 0 0
+	[ "$ERRORS" = "fsmemcache: line 1: set ${k}a: missing after the load
+fsmemcache: line 2: set ${k}b: missing after the load" ]
+}
+
+@test "--verify against a server that does not answer the read-back: unverified at the deadline, exit 69" {
+	k=k$BATS_TEST_NUMBER
+	fake_start --mode silent --target get
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "set ${k}b 2" >"$in"
+	start=$(date +%s%N)
+	run -69 --separate-stderr to_file fsmc -s "127.0.0.1:$FAKE_PORT" \
+	    -t 200 --pipe --verify -f "$in"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	out_is ''
+	verify_summary_is 2 2 0 2 0 0 0 2
+	[[ $ERRORS == "fsmemcache: line 1: set ${k}a: could not be read back: "*" (127.0.0.1:$FAKE_PORT)
+fsmemcache: line 2: set ${k}b: could not be read back: "*" (127.0.0.1:$FAKE_PORT)" ]]
+	[ "$ms" -lt 2000 ]
+}
+
+@test "--pipe --verify --stop-on-error reads back the lines loaded before the stop" {
+	k=k$BATS_TEST_NUMBER
+	in=$BATS_TEST_TMPDIR/in
+	printf '%s\n' "set ${k}a 1" "frob" "set ${k}b 2" >"$in"
+	run -64 --separate-stderr to_file fsmc --stop-on-error --pipe --verify -f "$in"
+	out_is '-ERR\n'
+	verify_summary_is 2 1 1 1 1 0 0 0
+	[ "$ERRORS" = "fsmemcache: line 2: unknown command 'frob'" ]
+	run -0 mc_raw "get ${k}b"
+	[ "$output" = "END" ]
+}
+
+@test "a signal during the read-back: the run ends at once, and the keys not read back are unverified" {
+	k=k$BATS_TEST_NUMBER
+	log=$BATS_TEST_TMPDIR/fake.log
+	fake_start --mode silent --target get --log "$log"
+	in=$BATS_TEST_TMPDIR/in
+	seq 1 1500 | awk -v k="$k" '{ print "set " k "_" $1 " v" $1 }' >"$in"
+	# env runs fsmemcache in its place: $! is fsmemcache itself.
+	env -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS "$FSMC_BIN" \
+	    -c "$FSMC_CFG" -s "127.0.0.1:$FAKE_PORT" -t 60000 --pipe --verify \
+	    -f "$in" >"$BATS_TEST_TMPDIR/stdout" \
+	    2>"$BATS_TEST_TMPDIR/stderr" 3>&- &
+	BG=$!
+	deadline=$((SECONDS + 5))
+	until grep -q '^get ' "$log" 2>/dev/null; do
+		[ "$SECONDS" -le "$deadline" ]
+		sleep 0.01
+	done
+	kill -TERM "$BG"
+	status=0
+	wait "$BG" || status=$?
+	BG=
+	[ "$status" -eq 143 ]
+	out_is ''
+	stderr=$(cat "$BATS_TEST_TMPDIR/stderr")
+	verify_summary_is 1500 1500 0 1500 0 0 0 1500
+	expected=
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		expected+="fsmemcache: line $n: set ${k}_$n: could not be read back: interrupted system call (127.0.0.1:$FAKE_PORT)"$'\n'
+	done
+	[ "$ERRORS" = "${expected}fsmemcache: 1014 more keys could not be read back
+fsmemcache: 476 keys not read back: stopped
+fsmemcache: stopped by signal 15" ]
 }
 
 # Reconnection

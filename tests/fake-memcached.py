@@ -26,6 +26,8 @@ and answers each request that expects a reply:
                    X runs through N names over and over); else a valid
                    reply
     silent         nothing, ever
+    exit           no reply: the fake exits at once, as if killed, so
+                   its connections close and its port refuses
     valid          a valid reply (see natural_reply())
 
 With --target (repeatable), only requests whose first word is one of
@@ -251,6 +253,8 @@ def answer(sock, req, opts):
         mode = "valid"
     if mode == "silent":
         return
+    if mode == "exit":
+        os._exit(0)
     if mode == "valid":
         sock.sendall(natural_reply(req))
     elif mode == "reply":
@@ -328,7 +332,7 @@ def main():
     p.add_argument("--mode", required=True,
                    choices=["reply", "huge-line", "endless-value", "random",
                             "reset", "drip", "endless-list", "silent",
-                            "valid"])
+                            "exit", "valid"])
     p.add_argument("--reply", default="END")
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--interval", type=float, default=0.3)

@@ -17,8 +17,10 @@
 #define LINE_MAX_BYTES (8UL * 1024 * 1024)
 /* Consecutive gets fetched with one multi-get, at most. */
 #define GET_WINDOW 256
-/* Storage lines read back at a time by --verify. */
+/* Keys read back at a time by --verify. */
 #define VERIFY_WINDOW 1024
+/* Keys that could not be read back named one by one; the rest counted. */
+#define VERIFY_NAMED 10
 
 /* The input, read in chunks so that memory does not grow with it. */
 struct reader {
@@ -41,8 +43,10 @@ enum line_status { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_NUL, LINE_ERROR };
 /* Counts for the summary. */
 struct tally {
 	unsigned long lines, ok, notfound, notstored, errors;
-	unsigned long verified, missing, differ;
-	int status; /* the highest exit status of any line */
+	/* --verify: keys, and how their reading back went */
+	unsigned long keys, verified, missing, differ, unverified;
+	unsigned long unnamed; /* unverified past VERIFY_NAMED */
+	int status;	       /* the highest exit status of any line */
 	struct timespec start, progress;
 	int progress_shown;
 	int tty; /* standard error is a terminal: show progress */
@@ -226,12 +230,23 @@ line_error(struct tally *t, unsigned long lineno, int status, const char *what)
 		t->status = status;
 }
 
+/*
+ * A line's reply.  A usage error gets "-ERR" alone: the line on standard
+ * error says what is wrong, and the usage of every command, again for
+ * each bad line, would bury it.  With -qq nothing but that line is
+ * printed (output_result() says nothing).
+ */
 static void
 show(struct output *out, struct tally *t, const struct fsmc_result *res,
     unsigned long lineno)
 {
 	count(t, res);
-	output_result(out, res, lineno);
+	if (out->json)
+		output_result(out, res, lineno);
+	else if (res->status == FSMC_EUSAGE && out->quiet < 2)
+		write_reply(out, FSMC_STREAM_ERROR, "-ERR\n", 5);
+	else if (res->status != FSMC_EUSAGE)
+		output_result(out, res, lineno);
 	if (exit_status(res->status) >= EXIT_USAGE)
 		fprintf(stderr, "fsmemcache: line %lu: %s\n", lineno, res->msg);
 }
@@ -292,12 +307,53 @@ is_get(const char *word)
 	    strcasecmp(word, "get") == 0 || strcasecmp(word, "getflags") == 0);
 }
 
+/* Count one key's reading back, and report it unless it is as loaded. */
+static void
+verified(struct output *out, struct tally *t, const struct fsmc_result *res,
+    unsigned long lineno)
+{
+	int e = exit_status(res->status);
+
+	if (res->status == FSMC_OK) {
+		t->verified++;
+		return;
+	}
+	if (res->status == FSMC_NOTFOUND)
+		t->missing++;
+	else if (res->status == FSMC_NOTSTORED)
+		t->differ++;
+	else
+		t->unverified++;
+	if (e > t->status)
+		t->status = e;
+	if (out->json)
+		output_result(out, res, lineno);
+	if (e >= EXIT_USAGE && t->unverified > VERIFY_NAMED)
+		t->unnamed++;
+	else
+		fprintf(stderr, "fsmemcache: line %lu: %s\n", lineno, res->msg);
+}
+
+/* Keys that were not read back at all: counted, with why. */
+static void
+not_read_back(struct tally *t, unsigned long n, int status, const char *why)
+{
+	if (n == 0)
+		return;
+	t->unverified += n;
+	if (status > t->status)
+		t->status = status;
+	fprintf(stderr, "fsmemcache: %lu key%s not read back: %s\n", n,
+	    n > 1 ? "s" : "", why);
+}
+
 /*
- * --verify: read the input again and check, a window at a time, that the
- * servers hold what each storage line sent.
+ * --verify: read the input again and check each key the load touched
+ * once, at the line whose word is final for it, a window at a time.
  */
 static void
-verify(struct fsmc *fc, struct reader *r, struct output *out, struct tally *t)
+verify(struct fsmc *fc, struct reader *r, const struct expect *e,
+    struct output *out, struct tally *t)
 {
 	static char *copy[VERIFY_WINDOW],
 	    *words[VERIFY_WINDOW][FSMC_MAX_TOKENS];
@@ -307,55 +363,73 @@ verify(struct fsmc *fc, struct reader *r, struct output *out, struct tally *t)
 	static struct fsmc_result res[VERIFY_WINDOW];
 	struct fsmc_session *s;
 	struct fsmc_result err;
-	enum line_status ls;
-	unsigned long n = 0;
+	enum line_status ls = LINE_OK;
+	unsigned long n = 0, seen = 0, last = expect_last_line(e);
+	char *w[FSMC_MAX_TOKENS];
 	size_t len, i, k = 0;
-	int eof = 0, e;
+	int eof = 0, nw, j, readerr = 0, nomem = 0;
 
 	if (fsmc_session_open(fc, 0, &s, &err) != FSMC_OK) {
-		fprintf(stderr, "fsmemcache: verify: %s\n", err.msg);
-		t->status = EXIT_INTERNAL;
+		not_read_back(t, t->keys, exit_status(err.status), err.msg);
 		return;
 	}
 	while (!eof) {
-		ls = read_line(r, &len);
+		/* Lines after the last one loaded hold no key to check. */
+		if (n < last && stop_signal == 0)
+			ls = read_line(r, &len);
+		else
+			ls = LINE_EOF;
+		if (ls == LINE_ERROR)
+			readerr = errno;
 		if (ls == LINE_EOF || ls == LINE_ERROR)
 			eof = 1;
 		else
 			n++;
 		if (ls == LINE_OK && !skip_line(r->line) &&
-		    (copy[k] = strdup(r->line)) != NULL) {
+		    (nw = fsmc_split_line(r->line, w, FSMC_MAX_TOKENS)) >= 2 &&
+		    expect_is_final(e, w[1], strlen(w[1]), n)) {
+			if ((copy[k] = malloc(len + 1)) == NULL) {
+				nomem = 1;
+				break;
+			}
+			memcpy(copy[k], r->line, len + 1);
+			for (j = 0; j < nw; j++)
+				words[k][j] = copy[k] + (w[j] - r->line);
 			argv[k] = words[k];
-			argc[k] =
-			    fsmc_split_line(copy[k], words[k], FSMC_MAX_TOKENS);
+			argc[k] = nw;
 			lineno[k++] = n;
 		}
 		if (k < VERIFY_WINDOW && !eof)
 			continue;
 		fsmc_session_check(s, k, argc, argv, res);
 		for (i = 0; i < k; i++) {
-			e = exit_status(res[i].status);
-			if (e < EXIT_USAGE) {
-				t->verified++;
-				if (res[i].status == FSMC_NOTFOUND)
-					t->missing++;
-				else if (res[i].status == FSMC_NOTSTORED)
-					t->differ++;
-				if (e > t->status)
-					t->status = e;
-			}
-			if (res[i].status != FSMC_OK && e < EXIT_USAGE) {
-				if (out->json)
-					output_result(out, &res[i], lineno[i]);
-				fprintf(stderr, "fsmemcache: line %lu: %s\n",
-				    lineno[i], res[i].msg);
-			}
+			verified(out, t, &res[i], lineno[i]);
 			fsmc_result_clear(&res[i]);
 			free(copy[i]);
 		}
+		seen += k;
 		k = 0;
 	}
 	fsmc_session_close(s);
+	for (i = 0; i < k; i++)
+		free(copy[i]);
+	if (t->unnamed > 0)
+		fprintf(stderr,
+		    "fsmemcache: %lu more keys could not be read back\n",
+		    t->unnamed);
+	if (seen == t->keys)
+		return;
+	if (stop_signal != 0)
+		not_read_back(t, t->keys - seen, 0, "stopped");
+	else if (ls == LINE_ERROR)
+		not_read_back(
+		    t, t->keys - seen, EXIT_NOINPUT, strerror(readerr));
+	else if (nomem)
+		not_read_back(
+		    t, t->keys - seen, EXIT_INTERNAL, strerror(ENOMEM));
+	else
+		not_read_back(t, t->keys - seen, EXIT_NOINPUT,
+		    "the input changed after it was loaded");
 }
 
 static void
@@ -373,9 +447,12 @@ summary(const struct batch_options *bo, const struct tally *t)
 		    t->ok, t->notfound, t->notstored, t->errors,
 		    t->errors == 1 ? "error" : "errors");
 	if (bo->verify)
-		fprintf(stderr, "; verified %lu: %lu missing, %lu %s",
-		    t->verified, t->missing, t->differ,
-		    t->differ == 1 ? "differs" : "differ");
+		fprintf(stderr,
+		    "; %lu key%s: %lu verified, %lu missing, %lu %s, %lu "
+		    "unverified",
+		    t->keys, t->keys == 1 ? "" : "s", t->verified, t->missing,
+		    t->differ, t->differ == 1 ? "differs" : "differ",
+		    t->unverified);
 	fprintf(stderr, "; %.3f s, %.0f lines/s\n", elapsed,
 	    elapsed > 0 ? (double)t->lines / elapsed : 0.0);
 }
@@ -471,6 +548,7 @@ int
 batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 {
 	static struct pending p;
+	struct expect *e = NULL;
 	struct fsmc_session *s;
 	struct fsmc_result res;
 	struct idle_ctx idle;
@@ -478,17 +556,22 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	struct tally t;
 	enum line_status ls;
 	unsigned long lineno = 0;
-	char *copy, *words[FSMC_MAX_TOKENS];
+	char *copy, *words[FSMC_MAX_TOKENS], why[512];
 	size_t len;
-	int argc, k, stop = 0;
+	int argc, k, stop = 0, nomem = 0, readerr;
 
 	memset(&t, 0, sizeof t);
 	clock_gettime(CLOCK_MONOTONIC, &t.start);
-	t.tty = isatty(STDERR_FILENO);
+	t.tty = isatty(STDERR_FILENO) && !out->quiet;
 	catch_signals(fc);
 	if (open_input(bo, &r) != 0) {
 		free(r.line);
 		return (EXIT_NOINPUT);
+	}
+	if (bo->verify && (e = expect_new()) == NULL) {
+		fprintf(stderr, "fsmemcache: %s\n", strerror(ENOMEM));
+		free(r.line);
+		return (EXIT_INTERNAL);
 	}
 	if (fsmc_session_open(fc, bo->pipe, &s, &res) != FSMC_OK) {
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
@@ -509,9 +592,10 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 			break;
 		lineno++;
 		if (ls == LINE_ERROR) {
-			stop = flush_gets(s, &p, out, &t, bo->stop_on_error);
+			readerr = errno;
+			flush_gets(s, &p, out, &t, bo->stop_on_error);
 			fprintf(stderr, "fsmemcache: %s: %s\n", bo->file,
-			    strerror(errno));
+			    strerror(readerr));
 			t.status = EXIT_NOINPUT;
 			break;
 		}
@@ -555,6 +639,19 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 			show(out, &t, &res, lineno);
 		else
 			count(&t, &res);
+		/* Only what was sent is read back. */
+		if (e != NULL && !nomem && res.status == FSMC_OK &&
+		    expect_note(e, res.key, res.keylen, res.command, lineno) !=
+			0) {
+			fprintf(stderr,
+			    "fsmemcache: line %lu: --verify: %s: the keys "
+			    "of this line and those after it are not "
+			    "counted\n",
+			    lineno, strerror(ENOMEM));
+			nomem = 1;
+			if (t.status < EXIT_INTERNAL)
+				t.status = EXIT_INTERNAL;
+		}
 		if (bo->stop_on_error && exit_status(res.status) >= EXIT_USAGE)
 			stop = 1;
 		fsmc_result_clear(&res);
@@ -569,19 +666,28 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	}
 	fsmc_session_close(s);
 	progress(&t, &r, 1);
-	if (bo->verify && !stop && stop_signal == 0) {
-		if (rewind_input(&r) != 0) {
-			fprintf(stderr,
-			    "fsmemcache: %s: cannot read it again: %s\n",
+	/* Nothing to read back, nothing sent: not even a connection. */
+	if (e != NULL && (t.keys = expect_keys(e)) > 0) {
+		if (stop_signal != 0)
+			not_read_back(&t, t.keys, 0, "stopped");
+		else if (nomem)
+			not_read_back(
+			    &t, t.keys, EXIT_INTERNAL, strerror(ENOMEM));
+		else if (rewind_input(&r) != 0) {
+			snprintf(why, sizeof why, "cannot read %s again: %s",
 			    bo->file, strerror(errno));
-			t.status = EXIT_NOINPUT;
+			not_read_back(&t, t.keys, EXIT_NOINPUT, why);
 		} else
-			verify(fc, &r, out, &t);
+			verify(fc, &r, e, out, &t);
 	}
+	expect_free(e);
 	if (stop_signal != 0)
 		fprintf(stderr, "fsmemcache: stopped by signal %d\n",
 		    (int)stop_signal);
-	summary(bo, &t);
+	/* -qq: a run that went as it may go says nothing, for cron. */
+	if (out->quiet < 2 || t.status >= EXIT_USAGE || t.missing > 0 ||
+	    t.differ > 0 || t.unverified > 0 || stop_signal != 0)
+		summary(bo, &t);
 	if (r.fp != stdin)
 		fclose(r.fp);
 	if (r.spool != NULL)

@@ -43,6 +43,16 @@ struct health_limits {
 /* batch.c */
 int batch_run(struct fsmc *, const struct batch_options *, struct output *);
 
+/* expect.c */
+struct expect;
+struct expect *expect_new(void);
+void expect_free(struct expect *);
+int expect_note(
+    struct expect *, const char *, size_t, const char *, unsigned long);
+int expect_is_final(const struct expect *, const char *, size_t, unsigned long);
+unsigned long expect_keys(const struct expect *);
+unsigned long expect_last_line(const struct expect *);
+
 /* health.c */
 int health_parse_limits(const char *, struct health_limits *, char *, size_t);
 int health_output(FILE *, const struct fsmc_result *,

@@ -71,7 +71,8 @@ static const struct option_help {
 	    "print nothing when set, replace, add, delete or flush succeed,\n"
 	    "and send -ERR lines to standard error; twice (-qq), print\n"
 	    "nothing at all for a command but a line for each failure (exit\n"
-	    "status 64 or more) or warning, as cron wants" },
+	    "status 64 or more) or warning, and with -f no summary unless\n"
+	    "something failed, as cron wants" },
 	{ OPT_STOP_ON_ERROR, "stop-on-error", NULL,
 	    "with -f: stop at the first line that fails (exit status 64 or\n"
 	    "more)" },
@@ -86,8 +87,9 @@ static const struct option_help {
 	    "command whose whole reply has not come MS milliseconds\n"
 	    "after it was sent" },
 	{ OPT_VERIFY, "verify", NULL,
-	    "with --pipe: read every loaded key back afterwards and report\n"
-	    "each one missing or different" },
+	    "with --pipe: afterwards, read back each key loaded, once, and\n"
+	    "report those missing, differing from the input's final word\n"
+	    "on them, or that could not be read back (unverified)" },
 	{ 'V', "version", NULL, "print the version and exit" },
 	{ OPT_WARN, "warn", "LIMITS",
 	    "health: WARNING beyond LIMITS (same form as --crit, and not\n"

@@ -267,13 +267,17 @@ fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 	}
 	return (FSMC_OK);
 }
+
 /*
  * After a pipelined load: read back the keys of n storage and delete
  * commands, given as words, with one multi-get.  Each result is FSMC_OK
  * when the server holds what the command left (the value and flags it
  * stored, or nothing after a delete), FSMC_NOTFOUND when a stored key is
- * missing, and FSMC_NOTSTORED when the server holds something else.
- * Commands that do not parse are left as their usage error.
+ * missing, FSMC_NOTSTORED when the server holds something else, and the
+ * failure of the read-back when the key could not be read: then the
+ * message names the command and key, and why.  Commands that do not
+ * parse are left as their usage error.  The caller passes each key once,
+ * with the command that has the final word on it.
  */
 enum fsmc_status
 fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
@@ -283,6 +287,7 @@ fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
 	struct fsmc_result *got;
 	const struct fsmc_cmd *get = fsmc_find_command("get");
 	struct fsmc_result *r;
+	const char *why;
 	size_t i, ngets = 0;
 	int present;
 
@@ -293,6 +298,11 @@ fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
 		free(stores);
 		free(gets);
 		free(got);
+		for (i = 0; i < n; i++) {
+			memset(&results[i], 0, sizeof results[i]);
+			fsmc_fail(&results[i], FSMC_EINTERNAL, NULL,
+			    "could not be read back: out of memory");
+		}
 		return (FSMC_EINTERNAL);
 	}
 	for (i = 0; i < n; i++) {
@@ -314,9 +324,13 @@ fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
 		present = got[i].status == FSMC_OK;
 		if (got[i].status != FSMC_OK &&
 		    got[i].status != FSMC_NOTFOUND) {
-			r->status = got[i].status;
+			/* "get KEY: why": keys hold no space. */
+			why = strstr(got[i].msg, ": ");
 			r->errtext = got[i].errtext;
-			memcpy(r->msg, got[i].msg, sizeof r->msg);
+			fsmc_fail(r, got[i].status, NULL,
+			    "%s %s: could not be read back: %s", r->command,
+			    stores[i].a.key,
+			    why != NULL ? why + 2 : got[i].msg);
 		} else if (stores[i].cmd->op == FSMC_DELETE) {
 			if (present)
 				fsmc_fail(r, FSMC_NOTSTORED, NULL,
