@@ -28,7 +28,8 @@ LDLIBS+=	-Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
-TEST_PROGS=	tests/split-words tests/threads tests/render-test
+TEST_PROGS=	tests/split-words tests/threads tests/render-test \
+		tests/value-max
 # The FreeSWITCH module: headers from FREESWITCH_INCLUDE (one or more
 # directories) or from pkg-config, as system headers so that their own
 # warnings stay theirs.
@@ -63,7 +64,7 @@ install-mod: mod_memcache.so
 	    echo "make install-mod: give FREESWITCH_MODDIR=DIR" >&2; exit 1; fi
 	install -d $(DESTDIR)$(FREESWITCH_MODDIR)
 	install -m 755 mod_memcache.so $(DESTDIR)$(FREESWITCH_MODDIR)/
-tests/split-words tests/render-test: %: %.c $(LIB)
+tests/split-words tests/render-test tests/value-max: %: %.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 tests/threads: tests/threads.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -pthread $(LDFLAGS) -o $@ $< $(LIB) \

@@ -87,7 +87,8 @@ struct fsmc_conn {
 			failure, passed over and counted */
 	unsigned long refused; /* such replies */
 	int cancel_fd;
-	char *in; /* what the server sent, not yet parsed */
+	size_t value_max; /* a longer value is refused unread */
+	char *in;	  /* what the server sent, not yet parsed */
 	size_t incap, inpos, inend;
 	char *out; /* requests not yet sent */
 	size_t outcap, outlen;
@@ -230,6 +231,7 @@ struct fsmc_session {
 	struct fsmc_link link;
 	int used; /* the link has talked to servers: it may be stale */
 	int pipe;
+	size_t value_max;	/* of its connections */
 	unsigned int *failures; /* in a row, per configured server */
 	unsigned char *removed; /* taken out by remove_failed_servers */
 };
@@ -243,6 +245,7 @@ void fsmc_conn_free(struct fsmc_conn *);
 memcached_return_t fsmc_conn_fail(struct fsmc_conn *, memcached_return_t, int);
 memcached_return_t fsmc_conn_broken(
     struct fsmc_conn *, const char *, const char *, size_t);
+memcached_return_t fsmc_conn_too_big(struct fsmc_conn *, uint64_t);
 memcached_return_t fsmc_conn_open(struct fsmc_conn *);
 memcached_return_t fsmc_conn_adopt(struct fsmc_conn *, int);
 char *fsmc_conn_reserve(struct fsmc_conn *, size_t);

@@ -198,7 +198,8 @@ fsmc_reason(memcached_return_t rc, int errnum, char *buf, size_t len)
 
 /*
  * The reason for a failure of rc on connection c (which may be NULL):
- * fsmc_reason()'s words, and for a broken reply what was wrong with it.
+ * fsmc_reason()'s words, and for a broken reply or a value refused for
+ * its length what was wrong with it.
  */
 void
 fsmc_conn_reason(
@@ -206,6 +207,11 @@ fsmc_conn_reason(
 {
 	size_t n;
 
+	/* A value refused for its length: the detail says how long. */
+	if (rc == MEMCACHED_E2BIG && c != NULL && c->detail[0] != '\0') {
+		snprintf(buf, len, "%s", c->detail);
+		return;
+	}
 	fsmc_reason(rc, c != NULL ? c->errnum : 0, buf, len);
 	n = strlen(buf);
 	if (rc == MEMCACHED_PROTOCOL_ERROR && c != NULL && c->detail[0] != '\0')

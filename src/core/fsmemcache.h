@@ -142,6 +142,7 @@ enum fsmc_status fsmc_session_check(
 enum fsmc_status fsmc_session_flush(
     struct fsmc_session *, struct fsmc_result *);
 enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
+void fsmc_session_set_value_max(struct fsmc_session *, size_t);
 void fsmc_session_close(struct fsmc_session *);
 void fsmc_result_clear(struct fsmc_result *);
 int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);

@@ -663,6 +663,8 @@ text_value(struct fsmc_conn *c, int64_t deadline, const char *const *keys,
 	if ((i = match_key(c, key, keylen, keys, lens, n, *cursor)) == n)
 		return (fsmc_conn_broken(
 		    c, "a VALUE for a key not asked for", line, len));
+	if (bytes > c->value_max)
+		return (fsmc_conn_too_big(c, bytes));
 	if ((rc = fsmc_conn_block(c, deadline, (size_t)bytes + 2, &data)) !=
 	    MEMCACHED_SUCCESS)
 		return (rc);
@@ -703,6 +705,9 @@ binary_value(struct fsmc_conn *c, int64_t deadline, const char *const *keys,
 		return (fsmc_conn_broken(
 		    c, "a binary response to another request", NULL, 0));
 	i = h.opaque;
+	if (h.status == ST_SUCCESS &&
+	    h.bodylen - h.extlen - h.keylen > c->value_max)
+		return (fsmc_conn_too_big(c, h.bodylen - h.extlen - h.keylen));
 	if ((rc = fsmc_conn_block(c, deadline, h.bodylen, &body)) !=
 	    MEMCACHED_SUCCESS)
 		return (rc);

@@ -10,9 +10,15 @@
 static enum fsmc_status
 new_link(struct fsmc_session *s, struct fsmc_result *res)
 {
+	uint32_t i;
+
 	fsmc_link_free(&s->link);
 	s->used = 0;
-	return (fsmc_link_init(&s->link, s->fc, s->proto, res));
+	if (fsmc_link_init(&s->link, s->fc, s->proto, res) != FSMC_OK)
+		return (res->status);
+	for (i = 0; i < s->link.nconns; i++)
+		s->link.conns[i].value_max = s->value_max;
+	return (FSMC_OK);
 }
 
 /*
@@ -33,6 +39,7 @@ fsmc_session_open(struct fsmc *fc, int pipe, struct fsmc_session **sp,
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	s->fc = fc;
 	s->pipe = pipe;
+	s->value_max = FSMC_VALUE_MAX;
 	s->proto = fc->proto;
 	s->failures = calloc(fc->settings.nservers + 1, sizeof *s->failures);
 	s->removed = calloc(fc->settings.nservers + 1, sizeof *s->removed);
@@ -46,6 +53,22 @@ fsmc_session_open(struct fsmc *fc, int pipe, struct fsmc_session **sp,
 	}
 	*sp = s;
 	return (FSMC_OK);
+}
+
+/*
+ * Refuse, in the session's replies, a value longer than max bytes (at
+ * most and by default 1 GiB), unread: the command fails with "ITEM TOO
+ * BIG" and a message giving both lengths, and the connection is closed.
+ * For a front end that keeps a value whole in memory.
+ */
+void
+fsmc_session_set_value_max(struct fsmc_session *s, size_t max)
+{
+	uint32_t i;
+
+	s->value_max = max > 0 && max < FSMC_VALUE_MAX ? max : FSMC_VALUE_MAX;
+	for (i = 0; i < s->link.nconns; i++)
+		s->link.conns[i].value_max = s->value_max;
 }
 
 void

@@ -43,6 +43,7 @@ fsmc_conn_init(struct fsmc_conn *c, const struct fsmc_settings *st,
 	c->sc = sc;
 	c->binary = st->binary;
 	c->cancel_fd = cancel_fd;
+	c->value_max = FSMC_VALUE_MAX;
 }
 
 void
@@ -91,6 +92,20 @@ fsmc_conn_broken(
 	} else
 		snprintf(c->detail, sizeof c->detail, "%s", what);
 	return (fsmc_conn_fail(c, MEMCACHED_PROTOCOL_ERROR, 0));
+}
+
+/*
+ * A value longer than the connection takes, though within the protocol:
+ * say so in c->detail, and close the connection rather than read the
+ * rest of the reply.
+ */
+memcached_return_t
+fsmc_conn_too_big(struct fsmc_conn *c, uint64_t bytes)
+{
+	snprintf(c->detail, sizeof c->detail,
+	    "a value of %llu bytes, over the limit of %zu",
+	    (unsigned long long)bytes, c->value_max);
+	return (fsmc_conn_fail(c, MEMCACHED_E2BIG, 0));
 }
 
 /*
