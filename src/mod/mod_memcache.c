@@ -1,6 +1,7 @@
-/* mod_memcache: FreeSWITCH's memcache API command, run by the fsmemcache core.
- */
+/* mod_memcache: FreeSWITCH's memcache API command and memcache:// files, run
+ * by the fsmemcache core. */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,22 @@ SWITCH_MODULE_SHUTDOWN_FUNCTION(mod_memcache_shutdown);
 SWITCH_MODULE_DEFINITION(
     mod_memcache, mod_memcache_load, mod_memcache_shutdown, NULL);
 
+/* The longest value a memcache:// file plays or records, by default. */
+#define FILE_MAX_DEFAULT (16UL * 1024 * 1024)
+/* The most file-max-bytes may be: the core's bound on any value. */
+#define FILE_MAX_LIMIT (1024UL * 1024 * 1024)
+
 /*
  * An open core handle and the number of its users: the module's current
- * configuration holds one reference, each running API call another.  A
- * reload swaps in a new handle; the old one is closed by whoever drops
- * its last reference, so no call ever sees a handle freed under it.
+ * configuration holds one reference, each running API call and each open
+ * memcache:// file another.  A reload swaps in a new handle; the old one
+ * is closed by whoever drops its last reference, so no call ever sees a
+ * handle freed under it.
  */
 struct mc_handle {
 	struct fsmc *fc;
 	unsigned int refs;
+	size_t file_max; /* file-max-bytes */
 };
 
 static struct {
@@ -73,9 +81,33 @@ handle_install(struct mc_handle *h)
 }
 
 /*
+ * file-max-bytes: a decimal number of bytes from 1 to 1 GiB.  Anything
+ * else is logged and leaves the default.
+ */
+static size_t
+parse_file_max(const char *value)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (*value < '0' || *value > '9' || *end != '\0' || errno != 0 ||
+	    n == 0 || n > FILE_MAX_LIMIT) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_WARNING,
+		    "memcache.conf: file-max-bytes [%s] is not a number of "
+		    "bytes from 1 to %lu; using %lu\n",
+		    value, FILE_MAX_LIMIT, FILE_MAX_DEFAULT);
+		return (FILE_MAX_DEFAULT);
+	}
+	return ((size_t)n);
+}
+
+/*
  * Read memcache.conf: "memcache-servers", the original module's list of
- * servers, and "config-file", an fsmemcache configuration file shared
- * with the command line.  When both are given the servers override the
+ * servers, "config-file", an fsmemcache configuration file shared with
+ * the command line, and "file-max-bytes", the bound on memcache:// files.
+ * When both servers and a file are given the servers override the
  * file's.  Returns a new handle, or NULL after logging why there is none.
  */
 static struct mc_handle *
@@ -87,6 +119,7 @@ load_config(void)
 	struct mc_handle *h;
 	char *servers = NULL, *file = NULL, path[1024];
 	const char *name, *value;
+	size_t file_max = FILE_MAX_DEFAULT;
 
 	if ((xml = switch_xml_open_cfg("memcache.conf", &cfg, NULL)) == NULL) {
 		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
@@ -104,7 +137,9 @@ load_config(void)
 			} else if (strcasecmp(name, "config-file") == 0) {
 				free(file);
 				file = strdup(value);
-			} else
+			} else if (strcasecmp(name, "file-max-bytes") == 0)
+				file_max = parse_file_max(value);
+			else
 				switch_log_printf(SWITCH_CHANNEL_LOG,
 				    SWITCH_LOG_WARNING,
 				    "memcache.conf: unknown parameter [%s]\n",
@@ -144,6 +179,7 @@ load_config(void)
 			    SWITCH_LOG_WARNING, "memcache configuration: %s\n",
 			    res.msg);
 		h->refs = 1;
+		h->file_max = file_max;
 	}
 	free(servers);
 	free(file);
@@ -202,6 +238,203 @@ SWITCH_STANDARD_API(memcache_function)
 	return (SWITCH_STATUS_SUCCESS);
 }
 
+/*
+ * memcache://KEY files: the key's value is raw 16-bit linear samples, at
+ * the rate and in the channels the caller opens the file with.  Playing
+ * reads the whole value when the file opens, refusing one longer than
+ * file-max-bytes unread; recording stores an empty value (unless the
+ * file is opened to append) and appends what each write brings, up to
+ * file-max-bytes.  Each open file has a session of its own, on the
+ * handle current when it opened, so files never share connections.
+ */
+struct mc_file {
+	struct mc_handle *h;
+	struct fsmc_session *s;
+	char *key;
+	char *data; /* playing: the value */
+	size_t len; /* its length, or what a recording appended */
+	size_t pos; /* playing: bytes played */
+	size_t max;
+	int failed; /* recording: a write failed, the rest is dropped */
+};
+
+/* Run "VERB KEY [value]" on the file's session. */
+static enum fsmc_status
+file_run(struct mc_file *f, const char *verb, const void *value, size_t len,
+    struct fsmc_result *res)
+{
+	char word[16], *argv[2];
+
+	snprintf(word, sizeof word, "%s", verb);
+	argv[0] = word;
+	argv[1] = f->key;
+	return (fsmc_session_run(f->s, 2, argv, value, len, res));
+}
+
+/* Log why a command on the file failed, and forget it. */
+static void
+file_failed(const struct mc_file *f, struct fsmc_result *res)
+{
+	switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+	    "memcache://%s: %s\n", f->key, res->msg);
+	fsmc_result_clear(res);
+}
+
+static void
+file_free(struct mc_file *f)
+{
+	free(f->data);
+	f->data = NULL;
+	fsmc_session_close(f->s);
+	f->s = NULL;
+	handle_release(f->h);
+	f->h = NULL;
+}
+
+/* The bytes of len samples in each of the handle's channels. */
+static size_t
+file_bytes(const switch_file_handle_t *handle, switch_size_t len)
+{
+	if (switch_test_flag(handle, SWITCH_FILE_NATIVE))
+		return (len);
+	return (len * 2 * (handle->channels > 0 ? handle->channels : 1));
+}
+
+static switch_status_t
+memcache_file_open(switch_file_handle_t *handle, const char *path)
+{
+	struct fsmc_result res;
+	struct mc_file *f;
+
+	if (handle->offset_pos != 0) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+		    "memcache://%s: an offset is not supported\n", path);
+		return (SWITCH_STATUS_GENERR);
+	}
+	if (!switch_test_flag(handle, SWITCH_FILE_FLAG_READ) &&
+	    (!switch_test_flag(handle, SWITCH_FILE_FLAG_WRITE) ||
+		switch_test_flag(handle, SWITCH_FILE_WRITE_OVER))) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+		    "memcache://%s: unsupported file mode\n", path);
+		return (SWITCH_STATUS_GENERR);
+	}
+	if ((f = switch_core_alloc(handle->memory_pool, sizeof *f)) == NULL ||
+	    (f->key = switch_core_strdup(handle->memory_pool, path)) == NULL)
+		return (SWITCH_STATUS_MEMERR);
+	if ((f->h = handle_acquire()) == NULL) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+		    "memcache://%s: no servers defined\n", path);
+		return (SWITCH_STATUS_GENERR);
+	}
+	f->max = f->h->file_max;
+	if (fsmc_session_open(f->h->fc, 0, &f->s, &res) != FSMC_OK) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+		    "memcache://%s: %s\n", path, res.msg);
+		file_free(f);
+		return (SWITCH_STATUS_GENERR);
+	}
+	if (switch_test_flag(handle, SWITCH_FILE_FLAG_READ)) {
+		fsmc_session_set_value_max(f->s, f->max);
+		if (file_run(f, "get", NULL, 0, &res) != FSMC_OK) {
+			file_failed(f, &res);
+			file_free(f);
+			return (SWITCH_STATUS_FALSE);
+		}
+		f->data = res.value;
+		f->len = res.valuelen;
+		res.value = NULL;
+		fsmc_result_clear(&res);
+		/* The value is in memory: its connection is not needed. */
+		fsmc_session_close(f->s);
+		f->s = NULL;
+		handle->samples =
+		    (unsigned int)(f->len / file_bytes(handle, 1));
+	} else if (!switch_test_flag(handle, SWITCH_FILE_WRITE_APPEND)) {
+		if (file_run(f, "set", "", 0, &res) != FSMC_OK) {
+			file_failed(f, &res);
+			file_free(f);
+			return (SWITCH_STATUS_GENERR);
+		}
+		fsmc_result_clear(&res);
+	}
+	handle->seekable = 0;
+	handle->private_info = f;
+	return (SWITCH_STATUS_SUCCESS);
+}
+
+static switch_status_t
+memcache_file_close(switch_file_handle_t *handle)
+{
+	struct mc_file *f = handle->private_info;
+
+	if (f != NULL)
+		file_free(f);
+	handle->private_info = NULL;
+	return (SWITCH_STATUS_SUCCESS);
+}
+
+/* Up to *len samples from where playing stands; none left ends it. */
+static switch_status_t
+memcache_file_read(switch_file_handle_t *handle, void *data, switch_size_t *len)
+{
+	struct mc_file *f = handle->private_info;
+	size_t each = file_bytes(handle, 1), n;
+
+	n = (f->len - f->pos) / each;
+	if (n == 0) {
+		*len = 0;
+		return (SWITCH_STATUS_FALSE);
+	}
+	if (n > *len)
+		n = *len;
+	memcpy(data, f->data + f->pos, n * each);
+	f->pos += n * each;
+	*len = n;
+	return (SWITCH_STATUS_SUCCESS);
+}
+
+/*
+ * Append the samples of one write, every byte of them.  A key that is
+ * gone (or, when appending, not there yet) is started anew with add.
+ */
+static switch_status_t
+memcache_file_write(
+    switch_file_handle_t *handle, void *data, switch_size_t *len)
+{
+	struct mc_file *f = handle->private_info;
+	size_t bytes = file_bytes(handle, *len);
+	struct fsmc_result res;
+	enum fsmc_status status;
+
+	if (f->failed)
+		return (SWITCH_STATUS_FALSE);
+	if (bytes > f->max - f->len) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+		    "memcache://%s: the recording reached file-max-bytes "
+		    "(%zu); the rest is not stored\n",
+		    f->key, f->max);
+		f->failed = 1;
+		return (SWITCH_STATUS_FALSE);
+	}
+	status = file_run(f, "append", data, bytes, &res);
+	if (status == FSMC_NOTSTORED) {
+		fsmc_result_clear(&res);
+		if ((status = file_run(f, "add", data, bytes, &res)) ==
+		    FSMC_NOTSTORED) {
+			fsmc_result_clear(&res);
+			status = file_run(f, "append", data, bytes, &res);
+		}
+	}
+	if (status != FSMC_OK) {
+		file_failed(f, &res);
+		f->failed = 1;
+		return (SWITCH_STATUS_FALSE);
+	}
+	fsmc_result_clear(&res);
+	f->len += bytes;
+	return (SWITCH_STATUS_SUCCESS);
+}
+
 /* The API's syntax: the usage lines of the core's command table. */
 static const char *
 api_syntax(switch_memory_pool_t *pool)
@@ -219,8 +452,12 @@ api_syntax(switch_memory_pool_t *pool)
 	return (switch_core_strdup(pool, text));
 }
 
+static char file_extension[] = "memcache";
+static char *file_extensions[] = { file_extension, NULL };
+
 SWITCH_MODULE_LOAD_FUNCTION(mod_memcache_load)
 {
+	switch_file_interface_t *file_interface;
 	switch_api_interface_t *api_interface;
 	const char *name;
 	char complete[64];
@@ -242,6 +479,14 @@ SWITCH_MODULE_LOAD_FUNCTION(mod_memcache_load)
 		snprintf(complete, sizeof complete, "add memcache %s", name);
 		switch_console_set_complete(complete);
 	}
+	file_interface = switch_loadable_module_create_interface(
+	    *module_interface, SWITCH_FILE_INTERFACE);
+	file_interface->interface_name = modname;
+	file_interface->extens = file_extensions;
+	file_interface->file_open = memcache_file_open;
+	file_interface->file_close = memcache_file_close;
+	file_interface->file_read = memcache_file_read;
+	file_interface->file_write = memcache_file_write;
 	return (SWITCH_STATUS_SUCCESS);
 }
 
