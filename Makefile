@@ -73,6 +73,15 @@ tests/threads: tests/threads.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -MMD -MP -c -o $@ $<
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
+# The FreeSWITCH test kit, not part of test: a minimal FreeSWITCH built once
+# into FS_CACHE from FREESWITCH_SRC, SPANDSP_SRC and SOFIA_SIP_SRC (git
+# directories or trees), the module and the stock one run inside it.
+FS_CACHE?=	$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fsmemcache-fs
+export FS_CACHE FREESWITCH_SRC SPANDSP_SRC SOFIA_SIP_SRC FREESWITCH_REV \
+	SPANDSP_REV SOFIA_SIP_REV
+fs-test: $(PROG) $(LIB)
+	@bash tests/freeswitch/run.sh
+
 # Install the Debian packages the build and the tests need, if missing.
 deps:
 	@sh tests/install-deps.sh
@@ -103,21 +112,22 @@ lint: format-check
 	cppcheck --quiet --error-exitcode=1 --std=c99 --inline-suppr \
 	    --enable=warning,style,performance,portability \
 	    --suppress=missingIncludeSystem --suppress=variableScope \
-	    -Isrc/core src tests/*.c tests/fuzz/*.c
+	    -Isrc/core src tests/*.c tests/fuzz/*.c tests/freeswitch/*.c
 	mandoc -Tlint -Wwarning man/fsmemcache.1 man/fsmemcache.cfg.5
 	shellcheck -x -s bash tests/helper.bash tests/demo.sh tests/bench.sh \
 	    tests/throwaway.sh \
 	    etc/bash-completion/fsmemcache
 	shellcheck -s sh tests/install-deps.sh .ci/run
-	shellcheck -s bash tests/fuzz/*.sh
+	shellcheck -s bash tests/fuzz/*.sh tests/freeswitch/*.sh
 	shellcheck tests/*.bats
 	@! grep -nE '\<(printf|fprintf|puts|perror|exit|abort|errx?|warnx?|syslog)\(' \
 	    src/core/*.c || { echo 'the core must not print or exit'; exit 1; }
 
 format:
-	clang-format -i src/*/*.[ch] tests/*.c tests/fuzz/*.c
+	clang-format -i src/*/*.[ch] tests/*.c tests/fuzz/*.c tests/freeswitch/*.c
 format-check:
-	clang-format --dry-run -Werror src/*/*.[ch] tests/*.c tests/fuzz/*.c
+	clang-format --dry-run -Werror src/*/*.[ch] tests/*.c tests/fuzz/*.c \
+	    tests/freeswitch/*.c
 
 fsmemcache.pc: Makefile
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
@@ -150,7 +160,7 @@ clean:
 	    src/*/*.o src/*/*.d
 
 .PHONY: all deps test bench demo check lint format format-check install mod \
-	install-mod clean
+	install-mod fs-test clean
 
 # Fuzzing, ThreadSanitizer and valgrind: make fuzz, make tsan, make valgrind.
 -include tests/fuzz/fuzz.mk
