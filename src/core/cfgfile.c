@@ -474,7 +474,8 @@ void
 fsmc_files_warning(const struct fsmc_files *c, struct fsmc_result *res)
 {
 	const struct fsmc_source *s, *t;
-	char list[sizeof res->msg];
+	/* Shorter than res->msg, which also holds the words around it. */
+	char list[sizeof res->msg - 96];
 	size_t i, j, n = 0;
 
 	list[0] = '\0';
