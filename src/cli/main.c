@@ -47,7 +47,7 @@ static const struct option_help {
 	{ 'c', "config", "FILE", "read the configuration from FILE" },
 	{ OPT_CRIT, "crit", "LIMITS",
 	    "health: CRITICAL beyond LIMITS, as hit=50,evictions=100,memory=98\n"
-	    "(hit ratio %, evictions per second, memory used %)" },
+	    "(hit ratio %, evictions per second over -i, memory taken %)" },
 	{ 'f', "file", "FILE",
 	    "run the commands of FILE, one a line (- for standard input),\n"
 	    "over one connection, with a summary on standard error" },
@@ -56,7 +56,8 @@ static const struct option_help {
 	{ 'h', "help", NULL, "show this help and exit" },
 	{ 'i', "interval", "SECONDS",
 	    "with -r: wait SECONDS (may be fractional) between runs; alone:\n"
-	    "repeat until interrupted" },
+	    "repeat until interrupted; with health: take its two samples\n"
+	    "SECONDS apart (default 1), once" },
 	{ OPT_JSON, "json", NULL, "show each result as one line of JSON" },
 	{ 'n', "check-config", NULL,
 	    "check the configuration, print the settings in effect and\n"
@@ -366,6 +367,64 @@ pause_for(double seconds)
 		;
 }
 
+/*
+ * health could not run: "MEMCACHE UNKNOWN: why" on standard output, or
+ * its JSON, where monitoring reads it.  Returns UNKNOWN's exit status.
+ */
+static int
+health_unknown(struct output *out, struct fsmc_result *res)
+{
+	int quiet = out->quiet;
+
+	res->command = "health";
+	res->reply = FSMC_REPLY_HEALTH;
+	/* A failure has its line even with -qq. */
+	out->quiet = 0;
+	output_result(out, res, 0);
+	out->quiet = quiet;
+	output_flush(out);
+	return (FSMC_VERDICT_UNKNOWN);
+}
+
+/*
+ * Whether a WARNING can show at all: a --warn limit beyond the --crit
+ * limit of the same figure never would, CRITICAL coming first.  Equal
+ * limits are allowed: no WARNING band.  Returns 0, or -1 with a message
+ * in why.
+ */
+static int
+health_check_limits(const struct fsmc_health_limits *warn,
+    const struct fsmc_health_limits *crit, char *why, size_t len)
+{
+	if (warn->hit >= 0 && crit->hit >= 0 && warn->hit < crit->hit)
+		snprintf(why, len, "--warn hit=%g is below --crit hit=%g",
+		    warn->hit, crit->hit);
+	else if (warn->evictions >= 0 && crit->evictions >= 0 &&
+	    warn->evictions > crit->evictions)
+		snprintf(why, len,
+		    "--warn evictions=%g is above --crit evictions=%g",
+		    warn->evictions, crit->evictions);
+	else if (warn->memory >= 0 && crit->memory >= 0 &&
+	    warn->memory > crit->memory)
+		snprintf(why, len, "--warn memory=%g is above --crit memory=%g",
+		    warn->memory, crit->memory);
+	else
+		return (0);
+	return (-1);
+}
+
+/* health_unknown() for a problem of the command line's. */
+static int
+health_bad_usage(struct output *out, const char *why)
+{
+	struct fsmc_result res;
+
+	memset(&res, 0, sizeof res);
+	res.status = FSMC_EUSAGE;
+	snprintf(res.msg, sizeof res.msg, "%s", why);
+	return (health_unknown(out, &res));
+}
+
 /* Whether the command is health, which has exit statuses of its own. */
 static int
 is_health(const char *line, int argc, char **argv)
@@ -385,23 +444,15 @@ is_health(const char *line, int argc, char **argv)
 
 /*
  * Show the result of a single command and return its exit status;
- * health is judged against the thresholds, and exits as a monitoring
- * plugin does.
+ * health's is its verdict, as a monitoring plugin's.
  */
 static int
-show_single(struct output *out, const struct fsmc_result *res,
-    const struct health_limits *warn, const struct health_limits *crit)
+show_single(struct output *out, const struct fsmc_result *res)
 {
-	int status = exit_status(res->status);
+	int status = res->reply == FSMC_REPLY_HEALTH ? health_exit(res) :
+						       exit_status(res->status);
 
-	if (res->reply == FSMC_REPLY_HEALTH) {
-		if (out->json)
-			output_result(out, res, 0);
-		status =
-		    health_output(out->json || out->quiet > 1 ? NULL : stdout,
-			res, warn, crit);
-	} else
-		output_result(out, res, 0);
+	output_result(out, res, 0);
 	if (output_flush(out) != 0)
 		return (EXIT_IOERR);
 	if (!out->warned) {
@@ -428,12 +479,12 @@ main(int argc, char **argv)
 	char *value = NULL, cfgbuf[4096];
 	size_t valuelen = 0;
 	int ch, from_stdin = 0, check = 0, status;
-	struct health_limits warn = { -1, -1, -1 }, crit = { -1, -1, -1 };
+	struct fsmc_health_limits warn, crit;
 	unsigned long repeat = 1, run;
 	int repeat_set = 0, interval_set = 0, health;
 	double interval = 0;
-	char why_buf[256];
-	const char *warn_spec = NULL, *crit_spec = NULL;
+	char why_buf[256], bad[512];
+	const char *warn_spec = NULL, *crit_spec = NULL, *interval_arg = NULL;
 
 	memset(&fo, 0, sizeof fo);
 	memset(&bo, 0, sizeof bo);
@@ -520,6 +571,7 @@ main(int argc, char **argv)
 				    optarg);
 				return (EXIT_USAGE);
 			}
+			interval_arg = optarg;
 			interval_set = 1;
 			break;
 		case OPT_WARN:
@@ -579,25 +631,38 @@ main(int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 	/* Monitoring systems read the verdict on standard output. */
-	if (warn_spec != NULL &&
-	    health_parse_limits(warn_spec, &warn, why_buf, sizeof why_buf)) {
-		printf("MEMCACHE UNKNOWN: --warn: %s\n", why_buf);
-		return (HEALTH_UNKNOWN);
+	warn.hit = warn.evictions = warn.memory = -1;
+	crit = warn;
+	if (health && interval_set && interval <= 0) {
+		snprintf(bad, sizeof bad,
+		    "-i: bad interval '%s' for health (seconds above 0)",
+		    interval_arg);
+		return (health_bad_usage(&out, bad));
 	}
-	if (crit_spec != NULL &&
-	    health_parse_limits(crit_spec, &crit, why_buf, sizeof why_buf)) {
-		printf("MEMCACHE UNKNOWN: --crit: %s\n", why_buf);
-		return (HEALTH_UNKNOWN);
-	}
-	if (health_check_limits(&warn, &crit, why_buf, sizeof why_buf)) {
-		printf("MEMCACHE UNKNOWN: %s\n", why_buf);
-		return (HEALTH_UNKNOWN);
-	}
-	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
-		if (health) {
-			printf("MEMCACHE UNKNOWN: %s\n", res.msg);
-			return (HEALTH_UNKNOWN);
+	if (warn_spec != NULL) {
+		if (fsmc_health_limits_parse(
+			warn_spec, &warn, why_buf, sizeof why_buf) != 0) {
+			snprintf(bad, sizeof bad, "--warn: %s", why_buf);
+			return (health_bad_usage(&out, bad));
 		}
+		fo.health_warn = &warn;
+	}
+	if (crit_spec != NULL) {
+		if (fsmc_health_limits_parse(
+			crit_spec, &crit, why_buf, sizeof why_buf) != 0) {
+			snprintf(bad, sizeof bad, "--crit: %s", why_buf);
+			return (health_bad_usage(&out, bad));
+		}
+		fo.health_crit = &crit;
+	}
+	if (health_check_limits(&warn, &crit, why_buf, sizeof why_buf) != 0)
+		return (health_bad_usage(&out, why_buf));
+	/* For health, -i is the time between its samples, rounded up. */
+	if (health && interval_set)
+		fo.health_interval_ms = (int)(interval * 1000 + 0.999);
+	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
+		if (health)
+			return (health_unknown(&out, &res));
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
 		return (exit_status(res.status));
 	}
@@ -623,19 +688,20 @@ main(int argc, char **argv)
 		return (status);
 	}
 
-	if (interval_set && !repeat_set)
+	/* health's -i spaces its samples: a run takes that long already. */
+	if (interval_set && !repeat_set && !health)
 		repeat = 0;
 	/* Repeated data replies each get their line, as in a batch. */
 	out.batch = repeat != 1;
 	status = 0;
 	for (run = 1; repeat == 0 || run <= repeat; run++) {
-		if (run > 1)
+		if (run > 1 && !health)
 			pause_for(interval);
 		if (line != NULL)
 			fsmc_run_line(fc, line, value, valuelen, &res);
 		else
 			fsmc_run(fc, argc, argv, value, valuelen, &res);
-		status = show_single(&out, &res, &warn, &crit);
+		status = show_single(&out, &res);
 		fsmc_result_clear(&res);
 		if (status == EXIT_IOERR && out.failed)
 			break;
