@@ -34,6 +34,11 @@ use_config() {
 	FSMC_CFG=$1
 }
 
+# Run a command with its standard output on a full disk.
+to_full() {
+	"$@" >/dev/full
+}
+
 # A server of the test's own, with nothing in it, and a configuration
 # naming it; extra arguments go to memcached.  Sets MC_PORT, MC_PID and
 # FSMC_CFG.
@@ -375,13 +380,15 @@ half_hits() {
 	[ "$elapsed" -lt 1500 ]
 }
 
-@test "health -i 0: UNKNOWN, exit 3" {
+@test "health -i 0: UNKNOWN, exit 3, as is a bad interval" {
 	local seconds
 	for seconds in 0 0.0; do
 		run -3 --separate-stderr fsmc_out -i "$seconds" health
 		out_is "MEMCACHE UNKNOWN: -i: bad interval '$seconds' for health (seconds above 0)\n"
 		[ "$stderr" = "" ]
 	done
+	run -3 --separate-stderr fsmc_out -i abc health
+	out_is "MEMCACHE UNKNOWN: -i: bad interval 'abc' (see fsmemcache -h)\n"
 }
 
 # ---- JSON ----
@@ -467,6 +474,22 @@ half_hits() {
 	[ "$stderr" = "fsmemcache: --warn and --crit go with health (see fsmemcache -h)" ]
 }
 
+@test "health with a bad option or option value: UNKNOWN on standard output, exit 3, where other commands exit 64" {
+	run -3 --separate-stderr fsmc_out -t abc health
+	out_is "MEMCACHE UNKNOWN: -t: bad timeout 'abc' (milliseconds from 1 to 3600000)\n"
+	[ "$stderr" = "" ]
+	run -64 --separate-stderr fsmc_out -t abc get k
+	[ "$stderr" = "fsmemcache: -t: bad timeout 'abc' (milliseconds from 1 to 3600000)" ]
+	run -3 --separate-stderr fsmc_out -r x health
+	out_is "MEMCACHE UNKNOWN: -r: bad count 'x' (see fsmemcache -h)\n"
+	run -3 --separate-stderr fsmc_out --bogus health
+	out_is "MEMCACHE UNKNOWN: unknown option --bogus (see fsmemcache -h)\n"
+	run -3 --separate-stderr fsmc_out -n health
+	out_is "MEMCACHE UNKNOWN: -n takes no command words; unexpected argument 'health' (see fsmemcache -h)\n"
+	run -3 --separate-stderr fsmc_out -e 'health x'
+	out_is "MEMCACHE UNKNOWN: health: too many arguments\n"
+}
+
 @test "health with a missing configuration file: UNKNOWN on standard output, exit 3" {
 	use_config /nonexistent
 	run -3 --separate-stderr fsmc_out health
@@ -478,6 +501,22 @@ half_hits() {
 	run -3 --separate-stderr fsmc_out health extra
 	out_is 'MEMCACHE UNKNOWN: health: too many arguments\n'
 	[ "$stderr" = "fsmemcache: health: too many arguments" ]
+}
+
+@test "health into a full disk (/dev/full): UNKNOWN's exit 3, not 74 or 70, and why on standard error" {
+	run -3 --separate-stderr to_full fsmc -i 0.1 health
+	[ "$output" = "" ]
+	[ "$stderr" = "fsmemcache: standard output: No space left on device" ]
+	run -3 --separate-stderr to_full fsmc -i 0.1 --json health
+	[ "$stderr" = "fsmemcache: standard output: No space left on device" ]
+	run -3 --separate-stderr to_full fsmc -t abc health
+	[ "$stderr" = "fsmemcache: standard output: No space left on device" ]
+	use_config /nonexistent
+	run -3 --separate-stderr to_full fsmc health
+	[ "$stderr" = "fsmemcache: standard output: No space left on device" ]
+	# Other commands keep their exit status for it.
+	use_config "$BATS_FILE_TMPDIR/fsmemcache.cfg"
+	run -74 --separate-stderr to_full fsmc status
 }
 
 # ---- servers down ----

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,9 +368,26 @@ pause_for(double seconds)
 		;
 }
 
+/* Keep the first usage error, to report once the command is known. */
+static void usage_error(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+usage_error(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
 /*
  * health could not run: "MEMCACHE UNKNOWN: why" on standard output, or
- * its JSON, where monitoring reads it.  Returns UNKNOWN's exit status.
+ * its JSON, where monitoring reads it.  Returns UNKNOWN's exit status:
+ * a monitoring plugin exits 0 to 3 only.
  */
 static int
 health_unknown(struct output *out, struct fsmc_result *res)
@@ -444,17 +462,18 @@ is_health(const char *line, int argc, char **argv)
 
 /*
  * Show the result of a single command and return its exit status;
- * health's is its verdict, as a monitoring plugin's.
+ * health's is its verdict, as a monitoring plugin's, UNKNOWN when even
+ * the verdict cannot be written.
  */
 static int
 show_single(struct output *out, const struct fsmc_result *res)
 {
-	int status = res->reply == FSMC_REPLY_HEALTH ? health_exit(res) :
-						       exit_status(res->status);
+	int health = res->reply == FSMC_REPLY_HEALTH;
+	int status = health ? health_exit(res) : exit_status(res->status);
 
 	output_result(out, res, 0);
 	if (output_flush(out) != 0)
-		return (EXIT_IOERR);
+		return (health ? FSMC_VERDICT_UNKNOWN : EXIT_IOERR);
 	if (!out->warned) {
 		output_warning(res, 0);
 		out->warned = res->warning[0] != '\0';
@@ -483,7 +502,7 @@ main(int argc, char **argv)
 	unsigned long repeat = 1, run;
 	int repeat_set = 0, interval_set = 0, health;
 	double interval = 0;
-	char why_buf[256], bad[512];
+	char why_buf[256], bad[512] = "";
 	const char *warn_spec = NULL, *crit_spec = NULL, *interval_arg = NULL;
 
 	memset(&fo, 0, sizeof fo);
@@ -519,6 +538,8 @@ main(int argc, char **argv)
 			bo.verify = 1;
 			break;
 		case 'h':
+			if (bad[0] != '\0')
+				break;
 			help();
 			return (output_flush(&out));
 		case 'n':
@@ -538,15 +559,15 @@ main(int argc, char **argv)
 			servers_from = "-s";
 			break;
 		case 't':
-			if ((fo.timeout_ms = parse_timeout(optarg)) < 0) {
-				fprintf(stderr,
-				    "fsmemcache: -t: bad timeout '%s' "
-				    "(milliseconds from 1 to 3600000)\n",
+			if ((fo.timeout_ms = parse_timeout(optarg)) < 0)
+				usage_error(bad, sizeof bad,
+				    "-t: bad timeout '%s' "
+				    "(milliseconds from 1 to 3600000)",
 				    optarg);
-				return (EXIT_USAGE);
-			}
 			break;
 		case 'V':
+			if (bad[0] != '\0')
+				break;
 			printf("fsmemcache %s (libmemcached %s)\n",
 			    FSMC_VERSION, fsmc_libmemcached_version());
 			return (output_flush(&out));
@@ -554,23 +575,17 @@ main(int argc, char **argv)
 			from_stdin = 1;
 			break;
 		case 'r':
-			if (parse_count(optarg, &repeat) != 0) {
-				fprintf(stderr,
-				    "fsmemcache: -r: bad count '%s' (see "
-				    "fsmemcache -h)\n",
+			if (parse_count(optarg, &repeat) != 0)
+				usage_error(bad, sizeof bad,
+				    "-r: bad count '%s' (see fsmemcache -h)",
 				    optarg);
-				return (EXIT_USAGE);
-			}
 			repeat_set = 1;
 			break;
 		case 'i':
-			if (parse_seconds(optarg, &interval) != 0) {
-				fprintf(stderr,
-				    "fsmemcache: -i: bad interval '%s' (see "
-				    "fsmemcache -h)\n",
+			if (parse_seconds(optarg, &interval) != 0)
+				usage_error(bad, sizeof bad,
+				    "-i: bad interval '%s' (see fsmemcache -h)",
 				    optarg);
-				return (EXIT_USAGE);
-			}
 			interval_arg = optarg;
 			interval_set = 1;
 			break;
@@ -581,34 +596,43 @@ main(int argc, char **argv)
 			crit_spec = optarg;
 			break;
 		case ':':
-			fprintf(stderr,
-			    "fsmemcache: option %s needs an argument "
-			    "(see fsmemcache -h)\n",
+			usage_error(bad, sizeof bad,
+			    "option %s needs an argument (see fsmemcache -h)",
 			    argv[optind - 1]);
-			return (EXIT_USAGE);
+			break;
 		default:
 			if (optopt != 0)
-				fprintf(stderr,
-				    "fsmemcache: unknown option -%c "
-				    "(see fsmemcache -h)\n",
+				usage_error(bad, sizeof bad,
+				    "unknown option -%c (see fsmemcache -h)",
 				    optopt);
 			else
-				fprintf(stderr,
-				    "fsmemcache: unknown option %s "
-				    "(see fsmemcache -h)\n",
+				usage_error(bad, sizeof bad,
+				    "unknown option %s (see fsmemcache -h)",
 				    argv[optind - 1]);
-			return (EXIT_USAGE);
+			break;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if ((why = check_usage(line, bo.file, &bo, check, from_stdin,
+	/* health, a monitoring plugin, says UNKNOWN where others say 64. */
+	health = is_health(line, argc, argv);
+	if (bad[0] == '\0' &&
+	    (why = check_usage(line, bo.file, &bo, check, from_stdin,
 		 repeat_set || interval_set, argc, argv)) != NULL) {
-		if (*why == '\0')
+		if (*why == '\0') {
 			usage(stderr);
-		else
-			fprintf(stderr, "fsmemcache: %s (see fsmemcache -h)\n",
-			    why);
+			return (EXIT_USAGE);
+		}
+		snprintf(bad, sizeof bad, "%s (see fsmemcache -h)", why);
+	}
+	if (bad[0] == '\0' && health && interval_set && interval <= 0)
+		snprintf(bad, sizeof bad,
+		    "-i: bad interval '%s' for health (seconds above 0)",
+		    interval_arg);
+	if (bad[0] != '\0') {
+		if (health)
+			return (health_bad_usage(&out, bad));
+		fprintf(stderr, "fsmemcache: %s\n", bad);
 		return (EXIT_USAGE);
 	}
 
@@ -623,7 +647,6 @@ main(int argc, char **argv)
 		}
 	}
 	fo.password = getenv("FSMEMCACHE_PASSWORD");
-	health = is_health(line, argc, argv);
 	if ((warn_spec != NULL || crit_spec != NULL) && !health) {
 		fprintf(stderr,
 		    "fsmemcache: --warn and --crit go with health (see "
@@ -633,12 +656,6 @@ main(int argc, char **argv)
 	/* Monitoring systems read the verdict on standard output. */
 	warn.hit = warn.evictions = warn.memory = -1;
 	crit = warn;
-	if (health && interval_set && interval <= 0) {
-		snprintf(bad, sizeof bad,
-		    "-i: bad interval '%s' for health (seconds above 0)",
-		    interval_arg);
-		return (health_bad_usage(&out, bad));
-	}
 	if (warn_spec != NULL) {
 		if (fsmc_health_limits_parse(
 			warn_spec, &warn, why_buf, sizeof why_buf) != 0) {
@@ -685,7 +702,7 @@ main(int argc, char **argv)
 	    (value = read_stdin(&valuelen, &why, &status)) == NULL) {
 		fprintf(stderr, "fsmemcache: standard input: %s\n", why);
 		fsmc_close(fc);
-		return (status);
+		return (health ? FSMC_VERDICT_UNKNOWN : status);
 	}
 
 	/* health's -i spaces its samples: a run takes that long already. */
@@ -703,7 +720,7 @@ main(int argc, char **argv)
 			fsmc_run(fc, argc, argv, value, valuelen, &res);
 		status = show_single(&out, &res);
 		fsmc_result_clear(&res);
-		if (status == EXIT_IOERR && out.failed)
+		if (out.failed)
 			break;
 	}
 	fsmc_close(fc);
