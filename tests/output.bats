@@ -446,17 +446,15 @@ tty_is() {
 
 @test "a count of one takes the singular: 1 of 1 server, 1 connection, 1 line, 1 error" {
 	local n
-	run -0 --separate-stderr fsmc health
-	[ "${lines[0]}" = "MEMCACHE OK: 1 of 1 server up" ]
-	[[ ${lines[1]} =~ \ ([0-9]+)\ (connections?),\ .*\ ([0-9]+)\ (evictions?)\ \( ]]
+	run -0 --separate-stderr fsmc -i 0.1 health
+	[ "${lines[0]%% | *}" = "MEMCACHE OK: 1 of 1 server up" ]
+	[[ ${lines[1]} =~ \ ([0-9]+)\ (connections?),\  ]]
 	n=${BASH_REMATCH[1]}
 	if [ "$n" = 1 ]; then
 		[ "${BASH_REMATCH[2]}" = connection ]
 	else
 		[ "${BASH_REMATCH[2]}" = connections ]
 	fi
-	[ "${BASH_REMATCH[3]}" = 0 ]
-	[ "${BASH_REMATCH[4]}" = evictions ]
 	printf 'get c1 c2\n' >"$BATS_TEST_TMPDIR/in"
 	run -64 to_files fsmc -f "$BATS_TEST_TMPDIR/in"
 	run -0 tail -n 1 "$BATS_TEST_TMPDIR/stderr"

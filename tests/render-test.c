@@ -251,6 +251,137 @@ test_keys(void)
 	    sizeof "-ERR SOME ERRORS WERE REPORTED\n" - 1);
 }
 
+/*
+ * Render a health result as fsmemcache prints it (everything on
+ * standard output, nothing on standard error) and as the module replies,
+ * and compare both with reply.
+ */
+static void
+expect_health(const char *name, const struct fsmc_result *res,
+    const char *reply, size_t len)
+{
+	char merged[256];
+
+	expect(name, res, reply, len, "", 0);
+	snprintf(merged, sizeof merged, "%s, as the module replies", name);
+	expect_merged(merged, res, reply, len);
+}
+
+#define EXPECT_HEALTH(name, res, reply) \
+	expect_health(name, res, reply, sizeof reply - 1)
+
+static void
+test_health(void)
+{
+	char version[] = "version", versionval[] = "1.6.18";
+	char uptime[] = "uptime", uptimeval[] = "75";
+	char conns[] = "curr_connections", connsval[] = "1";
+	char ev[] = "evictions", evval[] = "133125";
+	char limit[] = "limit_maxbytes", limitval[] = "67108864";
+	char host[] = "127.0.0.1", host2[] = "10.0.0.2";
+	char sock[] = "/run/mc 'a'.sock";
+	char summary[] = "127.0.0.1:11211 1840.00 evictions/s above 100; "
+			 "10.0.0.2:11211 down";
+	char ok[] = "2 of 2 servers up";
+	struct fsmc_stat stats[] = { { version, versionval },
+		{ uptime, uptimeval }, { conns, connsval }, { ev, evval },
+		{ limit, limitval } };
+	struct fsmc_health_figures figures[2];
+	struct fsmc_server servers[2];
+	struct fsmc_health h;
+	struct fsmc_result res;
+
+	memset(servers, 0, sizeof servers);
+	servers[0].host = host;
+	servers[0].port = 11211;
+	servers[0].stats = stats;
+	servers[0].nstats = 5;
+	servers[1].host = host2;
+	servers[1].port = 11211;
+	servers[1].error = "CONNECTION FAILURE";
+	memset(figures, 0, sizeof figures);
+	figures[0].hit = 93.14;
+	figures[0].evictions = 1840;
+	figures[0].memory = 100;
+	figures[0].response = 0.000412;
+	figures[0].interval = 1.0004;
+	figures[0].connections = 1;
+	figures[0].max_connections = 1024;
+	memset(&h, 0, sizeof h);
+	h.verdict = FSMC_VERDICT_CRITICAL;
+	h.summary = summary;
+	h.warn.hit = 80;
+	h.warn.evictions = 10;
+	h.warn.memory = 90;
+	h.crit.hit = 50;
+	h.crit.evictions = 100;
+	h.crit.memory = 98;
+	h.figures = figures;
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_HEALTH;
+	res.status = FSMC_EUNAVAIL;
+	res.libversion = "1.1.4";
+	res.servers = servers;
+	res.nservers = 2;
+	res.health = &h;
+	EXPECT_HEALTH("health, one server evicting and one down", &res,
+	    "MEMCACHE CRITICAL: 127.0.0.1:11211 1840.00 evictions/s above "
+	    "100; 10.0.0.2:11211 down | 127.0.0.1:11211_hit=93.1%;80:;50:;0;"
+	    "100 127.0.0.1:11211_evictions=1840.00;10;100;0 "
+	    "127.0.0.1:11211_memory=100.0%;90;98;0;100 "
+	    "127.0.0.1:11211_connections=1;;;0;1024 "
+	    "127.0.0.1:11211_time=0.000412s;;;0\n"
+	    "  127.0.0.1:11211 up: version 1.6.18, uptime 75 s, 1 connection, "
+	    "hit ratio 93.1%, evictions 1840.00/s (133125 since start), "
+	    "memory 100.0% of 64 MiB, response 0.41 ms\n"
+	    "  10.0.0.2:11211 down: CONNECTION FAILURE\n");
+
+	/* Nothing known, no thresholds, a socket path in quotes. */
+	servers[0].host = sock;
+	servers[0].port = 0;
+	servers[0].nstats = 0;
+	servers[1].error = NULL;
+	servers[1].stats = stats;
+	servers[1].nstats = 5;
+	figures[0].hit = figures[0].evictions = figures[0].memory = -1;
+	figures[0].connections = figures[0].max_connections = -1;
+	figures[1] = figures[0];
+	figures[1].evictions = 0;
+	figures[1].memory = 12.5;
+	figures[1].connections = 2;
+	h.verdict = FSMC_VERDICT_OK;
+	h.summary = ok;
+	h.warn.hit = h.warn.evictions = h.warn.memory = -1;
+	h.crit = h.warn;
+	res.status = FSMC_OK;
+	EXPECT_HEALTH("health, figures not known, a socket path", &res,
+	    "MEMCACHE OK: 2 of 2 servers up | '/run/mc ''a''.sock_hit'=U;;;0;"
+	    "100 '/run/mc ''a''.sock_evictions'=U;;;0 '/run/mc ''a''.sock_"
+	    "memory'=U;;;0;100 '/run/mc ''a''.sock_connections'=U;;;0 "
+	    "'/run/mc ''a''.sock_time'=0.000412s;;;0 10.0.0.2:11211_hit=U;;;"
+	    "0;100 10.0.0.2:11211_evictions=0.00;;;0 10.0.0.2:11211_memory="
+	    "12.5%;;;0;100 10.0.0.2:11211_connections=2;;;0 10.0.0.2:11211_"
+	    "time=0.000412s;;;0\n"
+	    "  /run/mc 'a'.sock up: version ?, uptime ? s, ? connections, "
+	    "hit ratio n/a, evictions n/a, memory n/a, response 0.41 ms\n"
+	    "  10.0.0.2:11211 up: version 1.6.18, uptime 75 s, 1 connection, "
+	    "hit ratio n/a, evictions 0.00/s (133125 since start), memory "
+	    "12.5% of 64 MiB, response 0.41 ms\n");
+
+	/* Nothing judged: a usage error, or no configuration. */
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_HEALTH;
+	res.status = FSMC_EUSAGE;
+	snprintf(res.msg, sizeof res.msg, "health: too many arguments");
+	EXPECT_HEALTH("health, a usage error", &res,
+	    "MEMCACHE UNKNOWN: health: too many arguments\n");
+	res.status = FSMC_ECONFIG;
+	snprintf(
+	    res.msg, sizeof res.msg, "no configuration loaded (see the log)");
+	EXPECT_HEALTH("health in the module without a configuration", &res,
+	    "MEMCACHE UNKNOWN: no configuration loaded (see the log)\n");
+}
+
 int
 main(void)
 {
@@ -258,6 +389,7 @@ main(void)
 	test_errors();
 	test_status();
 	test_keys();
+	test_health();
 	printf("%d passed, %d failed\n", passed, failed);
 	return (failed != 0);
 }

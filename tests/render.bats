@@ -3,7 +3,7 @@
 
 load helper
 
-@test "every kind of result renders to the exact reply bytes on the right stream" {
+@test "every kind of result renders to the exact reply bytes on the right stream; health the same through the command line's and the module's writers" {
 	run -0 "$BATS_TEST_DIRNAME/render-test"
-	[ "$output" = "22 passed, 0 failed" ]
+	[ "$output" = "30 passed, 0 failed" ]
 }

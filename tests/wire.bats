@@ -160,18 +160,25 @@ wait_request() {
 # standard output and error go to the files stdout and stderr of the
 # test's directory.  Sets ST (exit status), MS (milliseconds taken) and
 # RSS (peak resident memory, KiB).  A run still going about 2 s past its
-# budget is killed, as a hang: ST 137.
+# budget is killed, as a hang: ST 137.  health samples 0.1 s apart, and
+# its response times read T.
 wire() {
-	local t0 guard=$(((${BUDGET_MS:-$T} + 2000) / 1000))
+	local t0 guard=$(((${BUDGET_MS:-$T} + 2000) / 1000)) opts=()
+	[[ " $* " != *" health "* ]] || opts=(-i 0.1)
 	t0=$(date +%s%N)
 	ST=0
 	/usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" \
 	    timeout -s KILL "$guard" \
-	    "$FSMC_BIN" -c /dev/null -s "127.0.0.1:$FAKE_PORT" -t "$T" "$@" \
+	    "$FSMC_BIN" -c /dev/null -s "127.0.0.1:$FAKE_PORT" -t "$T" \
+	    "${opts[@]}" "$@" \
 	    </dev/null >"$BATS_TEST_TMPDIR/stdout" \
 	    2>"$BATS_TEST_TMPDIR/stderr" 3>&- || ST=$?
 	MS=$((($(date +%s%N) - t0) / 1000000))
 	RSS=$(tail -n 1 "$BATS_TEST_TMPDIR/rss")
+	if [ "${#opts[@]}" -gt 0 ]; then
+		sed -i -E 's/_time=[0-9]+\.[0-9]{6}s;/_time=Ts;/; s/, response [0-9]+\.[0-9]{2} ms$/, response T ms/' \
+		    "$BATS_TEST_TMPDIR/stdout"
+	fi
 }
 
 # The first bytes of the file $1 (- for standard input), shown on one line.
@@ -211,7 +218,7 @@ who_of() {
 # output for keys and sends -ERR SOME ERRORS WERE REPORTED to standard
 # error before its message.
 want() {
-	local cmd=${1%% *} class=$2 who text at
+	local cmd=${1%% *} class=$2 who text at addr
 	W_ERR=
 	who=$(who_of "$1")
 	at=" (127.0.0.1:$FAKE_PORT)"
@@ -226,7 +233,10 @@ want() {
 		getflags) W_OUT=0 ;;
 		increment | decrement) W_OUT=5 ;;
 		status) W_OUT=$head ;;
-		health) W_OUT="MEMCACHE OK: 1 of 1 server up\n  127.0.0.1:$FAKE_PORT up: version ?, uptime ? s, ? connections, hit ratio n/a, ? evictions (0.00/s), memory 0.0% of 0 MiB\n" ;;
+		health)
+			addr=127.0.0.1:$FAKE_PORT
+			W_OUT="MEMCACHE OK: 1 of 1 server up | ${addr}_hit=U;;;0;100 ${addr}_evictions=U;;;0 ${addr}_memory=U;;;0;100 ${addr}_connections=U;;;0 ${addr}_time=Ts;;;0\n  $addr up: version ?, uptime ? s, ? connections, hit ratio n/a, evictions n/a, memory n/a, response T ms\n"
+			;;
 		keys) W_OUT= ;;
 		*) W_OUT='+OK\n' ;;
 		esac

@@ -31,15 +31,6 @@ struct batch_options {
 	int verify;
 };
 
-/* Thresholds of health; negative when not set. */
-struct health_limits {
-	double hit;	  /* hit ratio, percent: below is bad */
-	double evictions; /* per second: above is bad */
-	double memory;	  /* percent used: above is bad */
-};
-
-#define HEALTH_UNKNOWN 3
-
 /* batch.c */
 int batch_run(struct fsmc *, const struct batch_options *, struct output *);
 
@@ -53,13 +44,6 @@ int expect_is_final(const struct expect *, const char *, size_t, unsigned long);
 unsigned long expect_keys(const struct expect *);
 unsigned long expect_last_line(const struct expect *);
 
-/* health.c */
-int health_parse_limits(const char *, struct health_limits *, char *, size_t);
-int health_output(FILE *, const struct fsmc_result *,
-    const struct health_limits *, const struct health_limits *);
-int health_check_limits(
-    const struct health_limits *, const struct health_limits *, char *, size_t);
-
 /* json.c */
 int json_utf8_valid(const unsigned char *, size_t);
 void json_string(FILE *, const char *, size_t);
@@ -69,11 +53,11 @@ void json_value(FILE *, const char *, const char *, size_t);
 
 /* output.c */
 int exit_status(enum fsmc_status);
+int health_exit(const struct fsmc_result *);
 const char *status_name(enum fsmc_status);
 int write_reply(void *, int, const void *, size_t);
 void output_result(struct output *, const struct fsmc_result *, unsigned long);
 void output_warning(const struct fsmc_result *, unsigned long);
 int output_flush(struct output *);
-const char *stat_value(const struct fsmc_server *, const char *);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ static const struct option_help {
 	{ 'c', "config", "FILE", "read the configuration from FILE" },
 	{ OPT_CRIT, "crit", "LIMITS",
 	    "health: CRITICAL beyond LIMITS, as hit=50,evictions=100,memory=98\n"
-	    "(hit ratio %, evictions per second, memory used %)" },
+	    "(hit ratio %, evictions per second over -i, memory taken %)" },
 	{ 'f', "file", "FILE",
 	    "run the commands of FILE, one a line (- for standard input),\n"
 	    "over one connection, with a summary on standard error" },
@@ -56,7 +57,8 @@ static const struct option_help {
 	{ 'h', "help", NULL, "show this help and exit" },
 	{ 'i', "interval", "SECONDS",
 	    "with -r: wait SECONDS (may be fractional) between runs; alone:\n"
-	    "repeat until interrupted" },
+	    "repeat until interrupted; with health: take its two samples\n"
+	    "SECONDS apart (default 1), once" },
 	{ OPT_JSON, "json", NULL, "show each result as one line of JSON" },
 	{ 'n', "check-config", NULL,
 	    "check the configuration, print the settings in effect and\n"
@@ -366,6 +368,81 @@ pause_for(double seconds)
 		;
 }
 
+/* Keep the first usage error, to report once the command is known. */
+static void usage_error(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+usage_error(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * health could not run: "MEMCACHE UNKNOWN: why" on standard output, or
+ * its JSON, where monitoring reads it.  Returns UNKNOWN's exit status:
+ * a monitoring plugin exits 0 to 3 only.
+ */
+static int
+health_unknown(struct output *out, struct fsmc_result *res)
+{
+	int quiet = out->quiet;
+
+	res->command = "health";
+	res->reply = FSMC_REPLY_HEALTH;
+	/* A failure has its line even with -qq. */
+	out->quiet = 0;
+	output_result(out, res, 0);
+	out->quiet = quiet;
+	output_flush(out);
+	return (FSMC_VERDICT_UNKNOWN);
+}
+
+/*
+ * Whether a WARNING can show at all: a --warn limit beyond the --crit
+ * limit of the same figure never would, CRITICAL coming first.  Equal
+ * limits are allowed: no WARNING band.  Returns 0, or -1 with a message
+ * in why.
+ */
+static int
+health_check_limits(const struct fsmc_health_limits *warn,
+    const struct fsmc_health_limits *crit, char *why, size_t len)
+{
+	if (warn->hit >= 0 && crit->hit >= 0 && warn->hit < crit->hit)
+		snprintf(why, len, "--warn hit=%g is below --crit hit=%g",
+		    warn->hit, crit->hit);
+	else if (warn->evictions >= 0 && crit->evictions >= 0 &&
+	    warn->evictions > crit->evictions)
+		snprintf(why, len,
+		    "--warn evictions=%g is above --crit evictions=%g",
+		    warn->evictions, crit->evictions);
+	else if (warn->memory >= 0 && crit->memory >= 0 &&
+	    warn->memory > crit->memory)
+		snprintf(why, len, "--warn memory=%g is above --crit memory=%g",
+		    warn->memory, crit->memory);
+	else
+		return (0);
+	return (-1);
+}
+
+/* health_unknown() for a problem of the command line's. */
+static int
+health_bad_usage(struct output *out, const char *why)
+{
+	struct fsmc_result res;
+
+	memset(&res, 0, sizeof res);
+	res.status = FSMC_EUSAGE;
+	snprintf(res.msg, sizeof res.msg, "%s", why);
+	return (health_unknown(out, &res));
+}
+
 /* Whether the command is health, which has exit statuses of its own. */
 static int
 is_health(const char *line, int argc, char **argv)
@@ -385,25 +462,18 @@ is_health(const char *line, int argc, char **argv)
 
 /*
  * Show the result of a single command and return its exit status;
- * health is judged against the thresholds, and exits as a monitoring
- * plugin does.
+ * health's is its verdict, as a monitoring plugin's, UNKNOWN when even
+ * the verdict cannot be written.
  */
 static int
-show_single(struct output *out, const struct fsmc_result *res,
-    const struct health_limits *warn, const struct health_limits *crit)
+show_single(struct output *out, const struct fsmc_result *res)
 {
-	int status = exit_status(res->status);
+	int health = res->reply == FSMC_REPLY_HEALTH;
+	int status = health ? health_exit(res) : exit_status(res->status);
 
-	if (res->reply == FSMC_REPLY_HEALTH) {
-		if (out->json)
-			output_result(out, res, 0);
-		status =
-		    health_output(out->json || out->quiet > 1 ? NULL : stdout,
-			res, warn, crit);
-	} else
-		output_result(out, res, 0);
+	output_result(out, res, 0);
 	if (output_flush(out) != 0)
-		return (EXIT_IOERR);
+		return (health ? FSMC_VERDICT_UNKNOWN : EXIT_IOERR);
 	if (!out->warned) {
 		output_warning(res, 0);
 		out->warned = res->warning[0] != '\0';
@@ -428,12 +498,12 @@ main(int argc, char **argv)
 	char *value = NULL, cfgbuf[4096];
 	size_t valuelen = 0;
 	int ch, from_stdin = 0, check = 0, status;
-	struct health_limits warn = { -1, -1, -1 }, crit = { -1, -1, -1 };
+	struct fsmc_health_limits warn, crit;
 	unsigned long repeat = 1, run;
 	int repeat_set = 0, interval_set = 0, health;
 	double interval = 0;
-	char why_buf[256];
-	const char *warn_spec = NULL, *crit_spec = NULL;
+	char why_buf[256], bad[512] = "";
+	const char *warn_spec = NULL, *crit_spec = NULL, *interval_arg = NULL;
 
 	memset(&fo, 0, sizeof fo);
 	memset(&bo, 0, sizeof bo);
@@ -468,6 +538,8 @@ main(int argc, char **argv)
 			bo.verify = 1;
 			break;
 		case 'h':
+			if (bad[0] != '\0')
+				break;
 			help();
 			return (output_flush(&out));
 		case 'n':
@@ -487,15 +559,15 @@ main(int argc, char **argv)
 			servers_from = "-s";
 			break;
 		case 't':
-			if ((fo.timeout_ms = parse_timeout(optarg)) < 0) {
-				fprintf(stderr,
-				    "fsmemcache: -t: bad timeout '%s' "
-				    "(milliseconds from 1 to 3600000)\n",
+			if ((fo.timeout_ms = parse_timeout(optarg)) < 0)
+				usage_error(bad, sizeof bad,
+				    "-t: bad timeout '%s' "
+				    "(milliseconds from 1 to 3600000)",
 				    optarg);
-				return (EXIT_USAGE);
-			}
 			break;
 		case 'V':
+			if (bad[0] != '\0')
+				break;
 			printf("fsmemcache %s (libmemcached %s)\n",
 			    FSMC_VERSION, fsmc_libmemcached_version());
 			return (output_flush(&out));
@@ -503,23 +575,18 @@ main(int argc, char **argv)
 			from_stdin = 1;
 			break;
 		case 'r':
-			if (parse_count(optarg, &repeat) != 0) {
-				fprintf(stderr,
-				    "fsmemcache: -r: bad count '%s' (see "
-				    "fsmemcache -h)\n",
+			if (parse_count(optarg, &repeat) != 0)
+				usage_error(bad, sizeof bad,
+				    "-r: bad count '%s' (see fsmemcache -h)",
 				    optarg);
-				return (EXIT_USAGE);
-			}
 			repeat_set = 1;
 			break;
 		case 'i':
-			if (parse_seconds(optarg, &interval) != 0) {
-				fprintf(stderr,
-				    "fsmemcache: -i: bad interval '%s' (see "
-				    "fsmemcache -h)\n",
+			if (parse_seconds(optarg, &interval) != 0)
+				usage_error(bad, sizeof bad,
+				    "-i: bad interval '%s' (see fsmemcache -h)",
 				    optarg);
-				return (EXIT_USAGE);
-			}
+			interval_arg = optarg;
 			interval_set = 1;
 			break;
 		case OPT_WARN:
@@ -529,34 +596,43 @@ main(int argc, char **argv)
 			crit_spec = optarg;
 			break;
 		case ':':
-			fprintf(stderr,
-			    "fsmemcache: option %s needs an argument "
-			    "(see fsmemcache -h)\n",
+			usage_error(bad, sizeof bad,
+			    "option %s needs an argument (see fsmemcache -h)",
 			    argv[optind - 1]);
-			return (EXIT_USAGE);
+			break;
 		default:
 			if (optopt != 0)
-				fprintf(stderr,
-				    "fsmemcache: unknown option -%c "
-				    "(see fsmemcache -h)\n",
+				usage_error(bad, sizeof bad,
+				    "unknown option -%c (see fsmemcache -h)",
 				    optopt);
 			else
-				fprintf(stderr,
-				    "fsmemcache: unknown option %s "
-				    "(see fsmemcache -h)\n",
+				usage_error(bad, sizeof bad,
+				    "unknown option %s (see fsmemcache -h)",
 				    argv[optind - 1]);
-			return (EXIT_USAGE);
+			break;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if ((why = check_usage(line, bo.file, &bo, check, from_stdin,
+	/* health, a monitoring plugin, says UNKNOWN where others say 64. */
+	health = is_health(line, argc, argv);
+	if (bad[0] == '\0' &&
+	    (why = check_usage(line, bo.file, &bo, check, from_stdin,
 		 repeat_set || interval_set, argc, argv)) != NULL) {
-		if (*why == '\0')
+		if (*why == '\0') {
 			usage(stderr);
-		else
-			fprintf(stderr, "fsmemcache: %s (see fsmemcache -h)\n",
-			    why);
+			return (EXIT_USAGE);
+		}
+		snprintf(bad, sizeof bad, "%s (see fsmemcache -h)", why);
+	}
+	if (bad[0] == '\0' && health && interval_set && interval <= 0)
+		snprintf(bad, sizeof bad,
+		    "-i: bad interval '%s' for health (seconds above 0)",
+		    interval_arg);
+	if (bad[0] != '\0') {
+		if (health)
+			return (health_bad_usage(&out, bad));
+		fprintf(stderr, "fsmemcache: %s\n", bad);
 		return (EXIT_USAGE);
 	}
 
@@ -571,7 +647,6 @@ main(int argc, char **argv)
 		}
 	}
 	fo.password = getenv("FSMEMCACHE_PASSWORD");
-	health = is_health(line, argc, argv);
 	if ((warn_spec != NULL || crit_spec != NULL) && !health) {
 		fprintf(stderr,
 		    "fsmemcache: --warn and --crit go with health (see "
@@ -579,25 +654,32 @@ main(int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 	/* Monitoring systems read the verdict on standard output. */
-	if (warn_spec != NULL &&
-	    health_parse_limits(warn_spec, &warn, why_buf, sizeof why_buf)) {
-		printf("MEMCACHE UNKNOWN: --warn: %s\n", why_buf);
-		return (HEALTH_UNKNOWN);
-	}
-	if (crit_spec != NULL &&
-	    health_parse_limits(crit_spec, &crit, why_buf, sizeof why_buf)) {
-		printf("MEMCACHE UNKNOWN: --crit: %s\n", why_buf);
-		return (HEALTH_UNKNOWN);
-	}
-	if (health_check_limits(&warn, &crit, why_buf, sizeof why_buf)) {
-		printf("MEMCACHE UNKNOWN: %s\n", why_buf);
-		return (HEALTH_UNKNOWN);
-	}
-	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
-		if (health) {
-			printf("MEMCACHE UNKNOWN: %s\n", res.msg);
-			return (HEALTH_UNKNOWN);
+	warn.hit = warn.evictions = warn.memory = -1;
+	crit = warn;
+	if (warn_spec != NULL) {
+		if (fsmc_health_limits_parse(
+			warn_spec, &warn, why_buf, sizeof why_buf) != 0) {
+			snprintf(bad, sizeof bad, "--warn: %s", why_buf);
+			return (health_bad_usage(&out, bad));
 		}
+		fo.health_warn = &warn;
+	}
+	if (crit_spec != NULL) {
+		if (fsmc_health_limits_parse(
+			crit_spec, &crit, why_buf, sizeof why_buf) != 0) {
+			snprintf(bad, sizeof bad, "--crit: %s", why_buf);
+			return (health_bad_usage(&out, bad));
+		}
+		fo.health_crit = &crit;
+	}
+	if (health_check_limits(&warn, &crit, why_buf, sizeof why_buf) != 0)
+		return (health_bad_usage(&out, why_buf));
+	/* For health, -i is the time between its samples, rounded up. */
+	if (health && interval_set)
+		fo.health_interval_ms = (int)(interval * 1000 + 0.999);
+	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
+		if (health)
+			return (health_unknown(&out, &res));
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
 		return (exit_status(res.status));
 	}
@@ -620,24 +702,25 @@ main(int argc, char **argv)
 	    (value = read_stdin(&valuelen, &why, &status)) == NULL) {
 		fprintf(stderr, "fsmemcache: standard input: %s\n", why);
 		fsmc_close(fc);
-		return (status);
+		return (health ? FSMC_VERDICT_UNKNOWN : status);
 	}
 
-	if (interval_set && !repeat_set)
+	/* health's -i spaces its samples: a run takes that long already. */
+	if (interval_set && !repeat_set && !health)
 		repeat = 0;
 	/* Repeated data replies each get their line, as in a batch. */
 	out.batch = repeat != 1;
 	status = 0;
 	for (run = 1; repeat == 0 || run <= repeat; run++) {
-		if (run > 1)
+		if (run > 1 && !health)
 			pause_for(interval);
 		if (line != NULL)
 			fsmc_run_line(fc, line, value, valuelen, &res);
 		else
 			fsmc_run(fc, argc, argv, value, valuelen, &res);
-		status = show_single(&out, &res, &warn, &crit);
+		status = show_single(&out, &res);
 		fsmc_result_clear(&res);
-		if (status == EXIT_IOERR && out.failed)
+		if (out.failed)
 			break;
 	}
 	fsmc_close(fc);

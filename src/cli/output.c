@@ -48,6 +48,20 @@ status_name(enum fsmc_status s)
 	return (statuses[s].name);
 }
 
+/* health's verdicts in JSON, by the exit status each has. */
+static const char *verdict_names[] = { "ok", "warning", "critical", "unknown" };
+
+/*
+ * The exit status of health, as a monitoring plugin's: its verdict, or
+ * UNKNOWN when nothing was judged.
+ */
+int
+health_exit(const struct fsmc_result *res)
+{
+	return (res->health != NULL ? (int)res->health->verdict :
+				      FSMC_VERDICT_UNKNOWN);
+}
+
 static int
 write_to(struct output *out, FILE *fp, const void *buf, size_t len)
 {
@@ -117,6 +131,67 @@ json_status(const struct fsmc_result *res)
 	putchar(']');
 }
 
+/* A figure of health, or null when it is not known. */
+static void
+json_figure(const char *name, double v, int decimals)
+{
+	if (v < 0)
+		printf(",\"%s\":null", name);
+	else
+		printf(",\"%s\":%.*f", name, decimals, v);
+}
+
+/*
+ * health: the summary of the verdict, then each server's figures (those
+ * that answered) and statistics, or its error.
+ */
+static void
+json_health(const struct fsmc_result *res)
+{
+	const struct fsmc_health *h = res->health;
+	const struct fsmc_health_figures *f;
+	const struct fsmc_server *srv;
+	size_t i, j;
+
+	if (h == NULL)
+		return;
+	fputs(",\"summary\":", stdout);
+	json_cstring(stdout, h->summary);
+	fputs(",\"lib_version\":", stdout);
+	json_cstring(stdout, res->libversion);
+	fputs(",\"servers\":[", stdout);
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		f = &h->figures[i];
+		fputs(i > 0 ? ",{\"host\":" : "{\"host\":", stdout);
+		json_cstring(stdout, srv->host);
+		printf(",\"port\":%u,\"up\":%s", srv->port,
+		    srv->error != NULL ? "false" : "true");
+		if (srv->error != NULL) {
+			fputs(",\"error\":", stdout);
+			json_cstring(stdout, srv->error);
+			putchar('}');
+			continue;
+		}
+		json_figure("hit_ratio", f->hit, 1);
+		json_figure("evictions_per_s", f->evictions, 2);
+		json_figure("memory", f->memory, 1);
+		json_figure("connections", (double)f->connections, 0);
+		json_figure("response_s", f->response, 6);
+		json_figure("interval_s", f->interval, 3);
+		fputs(",\"stats\":{", stdout);
+		for (j = 0; j < srv->nstats; j++) {
+			if (j > 0)
+				putchar(',');
+			json_cstring(stdout, srv->stats[j].name);
+			putchar(':');
+			json_cstring(stdout, srv->stats[j].value);
+		}
+		fputs("}}", stdout);
+	}
+	putchar(']');
+}
+
 /*
  * Each key once, with the servers that hold it, and each server whose
  * listing failed as a record of its own: the keys are then not all.
@@ -177,8 +252,12 @@ output_json(
 	json_cstring(stdout, res->command);
 	if (res->key != NULL)
 		json_value(stdout, "key", res->key, res->keylen);
-	printf(",\"status\":\"%s\",\"exit\":%d", status_name(res->status),
-	    exit_status(res->status));
+	if (res->reply == FSMC_REPLY_HEALTH)
+		printf(",\"status\":\"%s\",\"exit\":%d",
+		    verdict_names[health_exit(res)], health_exit(res));
+	else
+		printf(",\"status\":\"%s\",\"exit\":%d",
+		    status_name(res->status), exit_status(res->status));
 	if (res->status == FSMC_OK) {
 		switch (res->reply) {
 		case FSMC_REPLY_VALUE:
@@ -199,10 +278,10 @@ output_json(
 			break;
 		}
 	}
-	if ((res->reply == FSMC_REPLY_STATUS ||
-		res->reply == FSMC_REPLY_HEALTH) &&
-	    res->libversion != NULL)
+	if (res->reply == FSMC_REPLY_STATUS && res->libversion != NULL)
 		json_status(res);
+	if (res->reply == FSMC_REPLY_HEALTH)
+		json_health(res);
 	if (res->reply == FSMC_REPLY_KEYS)
 		json_keys(res);
 	if (res->errtext != NULL && res->status != FSMC_OK) {
@@ -222,19 +301,6 @@ output_json(
 static const char *key_stats[] = { "version", "uptime", "curr_connections",
 	"curr_items", "bytes", "limit_maxbytes", "get_hits", "get_misses",
 	"evictions", "cmd_get", "cmd_set", NULL };
-
-/* The value of a server's statistic, or NULL. */
-const char *
-stat_value(const struct fsmc_server *srv, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < srv->nstats; i++) {
-		if (strcmp(srv->stats[i].name, name) == 0)
-			return (srv->stats[i].value);
-	}
-	return (NULL);
-}
 
 static int
 is_key_stat(const char *name)
@@ -287,7 +353,7 @@ table_cell(const struct table *t, size_t r, size_t i)
 		return (srv->error != NULL ? srv->error : "up");
 	if (srv->error != NULL)
 		return ("-");
-	v = stat_value(srv, t->rows[r]);
+	v = fsmc_stat(srv, t->rows[r]);
 	return (v != NULL ? v : "");
 }
 

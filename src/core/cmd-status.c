@@ -118,25 +118,74 @@ fsmc_one_server_failed(struct fsmc *fc, struct fsmc_conn *c,
 	return (status == FSMC_OK ? FSMC_ESERVER : status);
 }
 
-/*
- * Ask one server for its statistics, on a connection of its own, so that
- * a dead server costs its own lines and not the others'.  The whole
- * reply has one deadline and at most FSMC_STATS_MAX lines.  On failure,
- * sets the server's error and the reason.
- */
-static enum fsmc_status
-server_stats(struct fsmc_call *call, struct fsmc_conn *c,
-    struct fsmc_server *srv, char *reason, size_t len)
+/* Free the statistics of a server, keeping the server. */
+void
+fsmc_server_drop_stats(struct fsmc_server *srv)
 {
-	struct fsmc_request rq = { 0 };
+	while (srv->nstats > 0) {
+		srv->nstats--;
+		free(srv->stats[srv->nstats].name);
+		free(srv->stats[srv->nstats].value);
+	}
+	free(srv->stats);
+	srv->stats = NULL;
+}
+
+/* total_malloced of a "stats slabs" reply, or -1 if it has none. */
+static memcached_return_t
+slab_total(struct fsmc_conn *c, int64_t deadline, long long *malloced)
+{
 	struct fsmc_stat_line sl = { 0 };
+	memcached_return_t rc;
+	size_t count = 0;
+	char digits[24];
+	char *end;
+
+	*malloced = -1;
+	while ((rc = fsmc_wire_stat(c, deadline, &count, &sl)) ==
+	    MEMCACHED_SUCCESS) {
+		if (sl.namelen != strlen("total_malloced") ||
+		    memcmp(sl.name, "total_malloced", sl.namelen) != 0 ||
+		    sl.valuelen == 0 || sl.valuelen >= sizeof digits)
+			continue;
+		memcpy(digits, sl.value, sl.valuelen);
+		digits[sl.valuelen] = '\0';
+		errno = 0;
+		*malloced = strtoll(digits, &end, 10);
+		if (*end != '\0' || errno != 0 || *malloced < 0 ||
+		    digits[0] < '0' || digits[0] > '9')
+			*malloced = -1;
+	}
+	free(sl.body);
+	return (rc);
+}
+
+/*
+ * Ask the i-th server for its statistics into srv, on a connection of
+ * its own, so that a dead server costs its own lines and not the
+ * others'.  With malloced, "stats slabs" follows in the same write, for
+ * its total_malloced.  The whole reply has one deadline and at most
+ * FSMC_STATS_MAX lines.  On failure, sets the server's error and counts
+ * it in failed.
+ */
+enum fsmc_status
+fsmc_server_stats(struct fsmc_call *call, uint32_t i, struct fsmc_server *srv,
+    long long *malloced, struct fsmc_failures *failed)
+{
+	struct fsmc_conn *c = &call->link->conns[i];
+	struct fsmc_request rq = { 0 }, slabs = { 0 };
+	struct fsmc_stat_line sl = { 0 };
+	enum fsmc_status s;
 	memcached_return_t rc;
 	int64_t deadline;
 	size_t count = 0;
+	char reason[256];
 
-	rq.verb = FSMC_V_STATS;
+	rq.verb = slabs.verb = FSMC_V_STATS;
+	slabs.arg = "slabs";
 	if ((rc = fsmc_conn_open(c)) == MEMCACHED_SUCCESS) {
-		if (fsmc_wire_request(c, &rq) != 0)
+		if (fsmc_wire_request(c, &rq) != 0 ||
+		    (malloced != NULL && fsmc_wire_request(c, &slabs) != 0))
 			rc = fsmc_conn_fail(
 			    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
 		deadline = fsmc_now_ms() + c->st->io_ms;
@@ -150,41 +199,59 @@ server_stats(struct fsmc_call *call, struct fsmc_conn *c,
 				    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
 		}
 		free(sl.body);
+		if (rc == MEMCACHED_END && malloced != NULL)
+			rc = slab_total(c, deadline, malloced);
 		if (rc == MEMCACHED_END)
 			rc = MEMCACHED_SUCCESS;
 	}
 	fsmc_conn_close(c);
 	/* Statistics cut short would pass for the whole: only the error. */
-	if (rc != MEMCACHED_SUCCESS) {
-		while (srv->nstats > 0) {
-			srv->nstats--;
-			free(srv->stats[srv->nstats].name);
-			free(srv->stats[srv->nstats].value);
-		}
+	if (rc != MEMCACHED_SUCCESS)
+		fsmc_server_drop_stats(srv);
+	s = fsmc_one_server_failed(
+	    call->fc, c, rc, "stats", &srv->error, reason, sizeof reason);
+	if (s != FSMC_OK && failed->count++ == 0) {
+		failed->first = s;
+		snprintf(failed->why, sizeof failed->why, "%s", reason);
+		fsmc_address(c->sc->host, c->sc->port, failed->label,
+		    sizeof failed->label);
 	}
-	return (fsmc_one_server_failed(
-	    call->fc, c, rc, "stats", &srv->error, reason, len));
+	return (s);
 }
 
 /*
- * List the servers, without network traffic unless verbose.  With
- * verbose, a server that does not answer gets an error instead of its
- * statistics, the others are still listed in full, and the command
- * fails with the first server's error.
+ * The result of a command that asked every server: the first failure's
+ * status, with its reason and how many more servers failed.
  */
 enum fsmc_status
-cmd_status(struct fsmc_call *call)
+fsmc_failures_result(struct fsmc_call *call, const struct fsmc_failures *f)
+{
+	char more[64];
+
+	if (f->count == 0)
+		return (FSMC_OK);
+	if (f->count > 1)
+		snprintf(more, sizeof more, " and %d more server%s",
+		    f->count - 1, f->count > 2 ? "s" : "");
+	else
+		more[0] = '\0';
+	return (fsmc_fail(call->res, f->first, call->cmd->name, "%s (%s)%s",
+	    f->why, f->label, more));
+}
+
+/*
+ * The library version and the servers, by position, without their
+ * statistics.
+ */
+enum fsmc_status
+fsmc_list_servers(struct fsmc_call *call)
 {
 	struct fsmc_result *res = call->res;
 	const memcached_instance_st *server;
-	enum fsmc_status s, first = FSMC_OK;
 	struct fsmc_server *srv;
-	char reason[256], why[256] = "", label[300], firstlabel[300] = "";
 	uint32_t i, n;
-	int failed = 0;
 
 	res->libversion = memcached_lib_version();
-	res->verbose = call->a.verbose;
 	n = call->link->nconns;
 	if (n == 0) {
 		res->errtext = memcached_strerror(NULL, MEMCACHED_NO_SERVERS);
@@ -202,35 +269,27 @@ cmd_status(struct fsmc_call *call)
 			    "out of memory"));
 		srv->port = memcached_server_port(server);
 		res->nservers++;
-		if (!res->verbose)
-			continue;
-		s = server_stats(
-		    call, &call->link->conns[i], srv, reason, sizeof reason);
-		if (s == FSMC_OK)
-			continue;
-		if (failed++ == 0) {
-			first = s;
-			snprintf(why, sizeof why, "%s", reason);
-			fsmc_address(call->link->conns[i].sc->host,
-			    call->link->conns[i].sc->port, firstlabel,
-			    sizeof firstlabel);
-		}
 	}
-	if (failed == 0)
-		return (FSMC_OK);
-	if (failed > 1)
-		snprintf(label, sizeof label, " and %d more server%s",
-		    failed - 1, failed > 2 ? "s" : "");
-	else
-		label[0] = '\0';
-	return (fsmc_fail(
-	    res, first, call->cmd->name, "%s (%s)%s", why, firstlabel, label));
+	return (FSMC_OK);
 }
 
-/* health, an extension: status verbose, for front ends to judge. */
+/*
+ * List the servers, without network traffic unless verbose.  With
+ * verbose, a server that does not answer gets an error instead of its
+ * statistics, the others are still listed in full, and the command
+ * fails with the first server's error.
+ */
 enum fsmc_status
-cmd_health(struct fsmc_call *call)
+cmd_status(struct fsmc_call *call)
 {
-	call->a.verbose = 1;
-	return (cmd_status(call));
+	struct fsmc_failures failed = { 0 };
+	uint32_t i;
+
+	call->res->verbose = call->a.verbose;
+	if (fsmc_list_servers(call) != FSMC_OK || !call->res->verbose)
+		return (call->res->status);
+	for (i = 0; i < call->res->nservers; i++)
+		fsmc_server_stats(
+		    call, i, &call->res->servers[i], NULL, &failed);
+	return (fsmc_failures_result(call, &failed));
 }

@@ -29,6 +29,9 @@
 #define FSMC_KEYS_MAX_TEXT "250000"
 #define FSMC_KEYS_BYTES (16UL * 1024 * 1024)
 
+/* health's default time between its two samples. */
+#define FSMC_HEALTH_INTERVAL_MS 1000
+
 enum fsmc_distribution {
 	FSMC_DIST_MODULA,
 	FSMC_DIST_KETAMA,
@@ -74,6 +77,8 @@ struct fsmc {
 	size_t nslen; /* the namespace's share of the key limit */
 	memcached_st *proto;
 	int cancel_fd; /* readable when every wait must end; -1 for none */
+	struct fsmc_health_limits health_warn, health_crit;
+	int health_ms; /* between health's two samples */
 };
 
 /* One connection to one server, owned by one thread at a time. */
@@ -384,12 +389,31 @@ enum fsmc_status cmd_arith(struct fsmc_call *);
 enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
 
-/* cmd-status.c, shared with cmd-flush.c */
+/*
+ * cmd-status.c, shared with cmd-flush.c and health.c: how a server
+ * failed, the statistics of one, and the servers that failed.
+ */
+struct fsmc_failures {
+	int count;
+	enum fsmc_status first;
+	char why[256];	 /* the first one's reason */
+	char label[300]; /* the first one's address */
+};
+
 enum fsmc_status fsmc_one_server_failed(struct fsmc *, struct fsmc_conn *,
     memcached_return_t, const char *, const char **, char *, size_t);
+enum fsmc_status fsmc_list_servers(struct fsmc_call *);
+enum fsmc_status fsmc_server_stats(struct fsmc_call *, uint32_t,
+    struct fsmc_server *, long long *, struct fsmc_failures *);
+void fsmc_server_drop_stats(struct fsmc_server *);
+enum fsmc_status fsmc_failures_result(
+    struct fsmc_call *, const struct fsmc_failures *);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);
+
+/* health.c */
 enum fsmc_status cmd_health(struct fsmc_call *);
+void fsmc_health_clear(struct fsmc_result *);
 
 #endif

@@ -27,6 +27,16 @@ fsmc_open(
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
 	fc->cancel_fd = -1;
+	fc->health_warn.hit = fc->health_warn.evictions =
+	    fc->health_warn.memory = -1;
+	fc->health_crit = fc->health_warn;
+	if (opts->health_warn != NULL)
+		fc->health_warn = *opts->health_warn;
+	if (opts->health_crit != NULL)
+		fc->health_crit = *opts->health_crit;
+	fc->health_ms = opts->health_interval_ms > 0 ?
+	    opts->health_interval_ms :
+	    FSMC_HEALTH_INTERVAL_MS;
 	if (fsmc_settings_load(&fc->settings, opts, res) != FSMC_OK ||
 	    fsmc_settings_apply(&fc->settings, fc->proto, res) != FSMC_OK) {
 		fsmc_close(fc);
@@ -86,6 +96,7 @@ fsmc_result_clear(struct fsmc_result *res)
 		free(res->keys[i].name);
 	free(res->keys);
 	free(res->words);
+	fsmc_health_clear(res);
 	memset(res, 0, sizeof *res);
 }
 

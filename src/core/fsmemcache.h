@@ -36,7 +36,41 @@ enum fsmc_reply {
 	FSMC_REPLY_STATUS,   /* library version and server list */
 	FSMC_REPLY_TEXT,     /* a line of text (value), then "\n" */
 	FSMC_REPLY_KEYS,     /* one key a line */
-	FSMC_REPLY_HEALTH    /* status verbose, which front ends judge */
+	FSMC_REPLY_HEALTH    /* a monitoring verdict and figures */
+};
+
+/* The verdicts of health, numbered as monitoring plugins exit. */
+enum fsmc_verdict {
+	FSMC_VERDICT_OK = 0,
+	FSMC_VERDICT_WARNING,
+	FSMC_VERDICT_CRITICAL,
+	FSMC_VERDICT_UNKNOWN
+};
+
+/* Thresholds of health; a negative one is not checked. */
+struct fsmc_health_limits {
+	double hit;	  /* hit ratio, percent: below is bad */
+	double evictions; /* per second over the interval: above is bad */
+	double memory;	  /* percent of the memory limit taken: above is bad */
+};
+
+/* What health measured of one server; -1 where it could not. */
+struct fsmc_health_figures {
+	double hit;	       /* percent of gets that hit, since it started */
+	double evictions;      /* per second between the two samples */
+	double memory;	       /* total_malloced, percent of limit_maxbytes */
+	double response;       /* seconds to connect and read the statistics */
+	double interval;       /* seconds between the two samples */
+	long long connections; /* curr_connections */
+	long long max_connections; /* max_connections */
+};
+
+/* The judgement of health, owned by its result. */
+struct fsmc_health {
+	enum fsmc_verdict verdict;
+	char *summary; /* the problems, "; " between them, or "N of M..." */
+	struct fsmc_health_limits warn, crit;
+	struct fsmc_health_figures *figures; /* one per server, in order */
 };
 
 struct fsmc_stat {
@@ -94,6 +128,7 @@ struct fsmc_result {
 	/* One human line when the command is valid but may not do what was
 	 * meant (an expiration already past), else empty. */
 	char warning[256];
+	struct fsmc_health *health; /* health: NULL when nothing was judged */
 };
 
 /*
@@ -109,6 +144,9 @@ struct fsmc_options {
 	int timeout_ms;		    /* connect and I/O timeouts */
 	int binary;		    /* 1: the binary protocol */
 	const char *password;	    /* SASL password when the file has none */
+	const struct fsmc_health_limits *health_warn; /* NULL for none */
+	const struct fsmc_health_limits *health_crit; /* NULL for none */
+	int health_interval_ms; /* between health's samples; 0 for 1000 */
 };
 
 struct fsmc;
@@ -150,6 +188,9 @@ const char *fsmc_usage_line(size_t, int, char *, size_t, int *);
 const char *fsmc_command_name(size_t);
 const char *fsmc_libmemcached_version(void);
 const char *fsmc_address(const char *, unsigned int, char *, size_t);
+const char *fsmc_stat(const struct fsmc_server *, const char *);
+int fsmc_health_limits_parse(
+    const char *, struct fsmc_health_limits *, char *, size_t);
 
 /* The tokenizer of FreeSWITCH API lines, exposed for tests and front ends. */
 #define FSMC_MAX_TOKENS 5

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fsmc-int.h"
@@ -80,6 +81,189 @@ render_status(struct out *o, const struct fsmc_result *res)
 	}
 }
 
+static const char *verdicts[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+
+static void
+put_text(struct out *o, const char *s)
+{
+	put(o, FSMC_STREAM_REPLY, s, strlen(s));
+}
+
+/*
+ * One figure of performance data after a space, in monitoring-plugins'
+ * form label=value[UOM];[warn];[crit];[min];[max].  The label is the
+ * server's address and the figure's name, in single quotes (a quote in
+ * it doubled) unless it is plain.
+ */
+static void perf(struct out *, const char *, const char *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+perf(struct out *o, const char *address, const char *name, const char *fmt, ...)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789_.:/[]-";
+	char label[400], rest[256];
+	const char *p;
+	va_list ap;
+
+	snprintf(label, sizeof label, "%s_%s", address, name);
+	put_text(o, " ");
+	if (strspn(label, plain) == strlen(label))
+		put_text(o, label);
+	else {
+		put_text(o, "'");
+		for (p = label; *p != '\0'; p++) {
+			put(o, FSMC_STREAM_REPLY, p, 1);
+			if (*p == '\'')
+				put_text(o, "'");
+		}
+		put_text(o, "'");
+	}
+	va_start(ap, fmt);
+	vsnprintf(rest, sizeof rest, fmt, ap);
+	va_end(ap);
+	put_text(o, "=");
+	put_text(o, rest);
+}
+
+/* A figure with its decimals and unit, or "U" (not known) when negative. */
+static const char *
+figure(char *buf, size_t len, double v, int decimals, const char *unit)
+{
+	if (v < 0)
+		snprintf(buf, len, "U");
+	else
+		snprintf(buf, len, "%.*f%s", decimals, v, unit);
+	return (buf);
+}
+
+/* A threshold as a range: "LIMIT:" alerts below, "LIMIT" above. */
+static const char *
+perf_range(char *buf, size_t len, double limit, int below)
+{
+	if (limit < 0)
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, below ? "%g:" : "%g", limit);
+	return (buf);
+}
+
+static void
+perf_server(struct out *o, const struct fsmc_server *srv,
+    const struct fsmc_health_figures *f, const struct fsmc_health *h)
+{
+	char address[300], v[64], w[32], c[32], max[32];
+
+	fsmc_address(srv->host, srv->port, address, sizeof address);
+	perf(o, address, "hit", "%s;%s;%s;0;100",
+	    figure(v, sizeof v, f->hit, 1, "%"),
+	    perf_range(w, sizeof w, h->warn.hit, 1),
+	    perf_range(c, sizeof c, h->crit.hit, 1));
+	perf(o, address, "evictions", "%s;%s;%s;0",
+	    figure(v, sizeof v, f->evictions, 2, ""),
+	    perf_range(w, sizeof w, h->warn.evictions, 0),
+	    perf_range(c, sizeof c, h->crit.evictions, 0));
+	perf(o, address, "memory", "%s;%s;%s;0;100",
+	    figure(v, sizeof v, f->memory, 1, "%"),
+	    perf_range(w, sizeof w, h->warn.memory, 0),
+	    perf_range(c, sizeof c, h->crit.memory, 0));
+	if (f->max_connections >= 0)
+		snprintf(max, sizeof max, ";%lld", f->max_connections);
+	else
+		max[0] = '\0';
+	perf(o, address, "connections", "%s;;;0%s",
+	    figure(v, sizeof v, (double)f->connections, 0, ""), max);
+	perf(o, address, "time", "%s;;;0",
+	    figure(v, sizeof v, f->response, 6, "s"));
+}
+
+/* A statistic as the server gave it, or "?". */
+static const char *
+stat_text(const struct fsmc_server *srv, const char *name)
+{
+	const char *v = fsmc_stat(srv, name);
+
+	return (v != NULL ? v : "?");
+}
+
+/* The line of one server: why it is down, or its figures. */
+static void
+render_server(struct out *o, const struct fsmc_server *srv,
+    const struct fsmc_health_figures *f)
+{
+	const char *connections = stat_text(srv, "curr_connections");
+	const char *limit = fsmc_stat(srv, "limit_maxbytes");
+	char address[300], v[64];
+
+	fsmc_address(srv->host, srv->port, address, sizeof address);
+	if (srv->error != NULL) {
+		putf(o, FSMC_STREAM_REPLY, "  %s down: %s\n", address,
+		    srv->error);
+		return;
+	}
+	/* Statistics come from the server: put whole, not cut by putf. */
+	putf(o, FSMC_STREAM_REPLY, "  %s up: version ", address);
+	put_text(o, stat_text(srv, "version"));
+	put_text(o, ", uptime ");
+	put_text(o, stat_text(srv, "uptime"));
+	put_text(o, " s, ");
+	put_text(o, connections);
+	put_text(
+	    o, strcmp(connections, "1") == 0 ? " connection" : " connections");
+	put_text(o, ", hit ratio ");
+	put_text(o, f->hit < 0 ? "n/a" : figure(v, sizeof v, f->hit, 1, "%"));
+	put_text(o, ", evictions ");
+	if (f->evictions < 0)
+		put_text(o, "n/a");
+	else {
+		putf(o, FSMC_STREAM_REPLY, "%.2f/s (", f->evictions);
+		put_text(o, stat_text(srv, "evictions"));
+		put_text(o, " since start)");
+	}
+	put_text(o, ", memory ");
+	if (f->memory < 0 || limit == NULL)
+		put_text(o, "n/a");
+	else
+		putf(o, FSMC_STREAM_REPLY, "%.1f%% of %.0f MiB", f->memory,
+		    strtod(limit, NULL) / (1024 * 1024));
+	putf(o, FSMC_STREAM_REPLY, ", response %.2f ms\n", f->response * 1000);
+}
+
+/*
+ * health: "MEMCACHE VERDICT: summary | performance data", then a line
+ * per server; only "MEMCACHE UNKNOWN: why" when nothing was judged.
+ * Everything goes to the reply stream, where monitoring reads it.
+ */
+static void
+render_health(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_health *h = res->health;
+	size_t i;
+	int bar = 0;
+
+	if (h == NULL) {
+		put_text(o, "MEMCACHE UNKNOWN: ");
+		put_text(
+		    o, res->msg[0] != '\0' ? res->msg : "health did not run");
+		put_text(o, "\n");
+		return;
+	}
+	putf(o, FSMC_STREAM_REPLY, "MEMCACHE %s: ", verdicts[h->verdict]);
+	put_text(o, h->summary);
+	for (i = 0; i < res->nservers; i++) {
+		if (res->servers[i].error != NULL)
+			continue;
+		if (bar++ == 0)
+			put_text(o, " |");
+		perf_server(o, &res->servers[i], &h->figures[i], h);
+	}
+	put_text(o, "\n");
+	for (i = 0; i < res->nservers; i++)
+		render_server(o, &res->servers[i], &h->figures[i]);
+}
+
 /*
  * One key a line.  A listing that some server could not give is
  * incomplete, and says so first: a FreeSWITCH script that checks for
@@ -113,13 +297,15 @@ fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 {
 	struct out o = { write, ctx, 0 };
 
+	if (res->reply == FSMC_REPLY_HEALTH) {
+		render_health(&o, res);
+		return (o.failed ? -1 : 0);
+	}
 	if (res->status == FSMC_EUSAGE) {
 		render_usage(&o);
 		return (o.failed ? -1 : 0);
 	}
-	if ((res->reply == FSMC_REPLY_STATUS ||
-		res->reply == FSMC_REPLY_HEALTH) &&
-	    res->libversion != NULL) {
+	if (res->reply == FSMC_REPLY_STATUS && res->libversion != NULL) {
 		render_status(&o, res);
 		return (o.failed ? -1 : 0);
 	}

@@ -104,28 +104,72 @@ parse_file_max(const char *value)
 }
 
 /*
+ * Parse a health parameter of memcache.conf into opts: thresholds as
+ * fsmemcache's --warn and --crit take them, or the seconds between the
+ * samples, as its -i.  Returns 0, or -1 after logging why not.
+ */
+static int
+health_param(const char *name, const char *value, struct fsmc_options *opts,
+    struct fsmc_health_limits *warn, struct fsmc_health_limits *crit)
+{
+	struct fsmc_health_limits *l;
+	char why[256], *end = NULL;
+	double seconds = 0;
+
+	if (strcasecmp(name, "health-interval") == 0) {
+		if ((*value >= '0' && *value <= '9') || *value == '.')
+			seconds = strtod(value, &end);
+		if (end == NULL || *end != '\0' || seconds <= 0 ||
+		    seconds > 86400) {
+			switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+			    "memcache.conf: %s: bad interval '%s' (seconds "
+			    "above 0, at most 86400)\n",
+			    name, value);
+			return (-1);
+		}
+		opts->health_interval_ms = (int)(seconds * 1000 + 0.999);
+		return (0);
+	}
+	l = strcasecmp(name, "health-warn") == 0 ? warn : crit;
+	if (fsmc_health_limits_parse(value, l, why, sizeof why) != 0) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
+		    "memcache.conf: %s: %s\n", name, why);
+		return (-1);
+	}
+	if (l == warn)
+		opts->health_warn = warn;
+	else
+		opts->health_crit = crit;
+	return (0);
+}
+
+/*
  * Read memcache.conf: "memcache-servers", the original module's list of
  * servers, "config-file", an fsmemcache configuration file shared with
- * the command line, and "file-max-bytes", the bound on memcache:// files.
- * When both servers and a file are given the servers override the
- * file's.  Returns a new handle, or NULL after logging why there is none.
+ * the command line, "file-max-bytes", the bound on memcache:// files,
+ * and the thresholds and interval of health.  When both servers and a
+ * file are given the servers override the file's.  Returns a new
+ * handle, or NULL after logging why there is none.
  */
 static struct mc_handle *
 load_config(void)
 {
 	switch_xml_t xml, cfg, settings, param;
 	struct fsmc_options opts;
+	struct fsmc_health_limits warn, crit;
 	struct fsmc_result res;
 	struct mc_handle *h;
 	char *servers = NULL, *file = NULL, path[1024];
 	const char *name, *value;
 	size_t file_max = FILE_MAX_DEFAULT;
+	int bad = 0;
 
 	if ((xml = switch_xml_open_cfg("memcache.conf", &cfg, NULL)) == NULL) {
 		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR,
 		    "Open of memcache.conf failed\n");
 		return (NULL);
 	}
+	memset(&opts, 0, sizeof opts);
 	if ((settings = switch_xml_child(cfg, "settings")) != NULL) {
 		for (param = switch_xml_child(settings, "param"); param != NULL;
 		     param = param->next) {
@@ -139,7 +183,13 @@ load_config(void)
 				file = strdup(value);
 			} else if (strcasecmp(name, "file-max-bytes") == 0)
 				file_max = parse_file_max(value);
-			else
+			else if (strcasecmp(name, "health-warn") == 0 ||
+			    strcasecmp(name, "health-crit") == 0 ||
+			    strcasecmp(name, "health-interval") == 0) {
+				if (health_param(
+					name, value, &opts, &warn, &crit) != 0)
+					bad = 1;
+			} else
 				switch_log_printf(SWITCH_CHANNEL_LOG,
 				    SWITCH_LOG_WARNING,
 				    "memcache.conf: unknown parameter [%s]\n",
@@ -147,8 +197,12 @@ load_config(void)
 		}
 	}
 	switch_xml_free(xml);
+	if (bad) {
+		free(servers);
+		free(file);
+		return (NULL);
+	}
 
-	memset(&opts, 0, sizeof opts);
 	if (servers != NULL && *servers != '\0')
 		opts.servers = servers;
 	if (file != NULL && *file != '\0') {
@@ -214,6 +268,21 @@ stream_write(void *ctx, int which, const void *buf, size_t len)
 		-1);
 }
 
+/* Whether an API line is the health command. */
+static int
+is_health(const char *cmd)
+{
+	char *copy, *words[FSMC_MAX_TOKENS];
+	int yes;
+
+	if (zstr(cmd) || (copy = strdup(cmd)) == NULL)
+		return (0);
+	yes = fsmc_split_line(copy, words, FSMC_MAX_TOKENS) > 0 &&
+	    strcasecmp(words[0], "health") == 0;
+	free(copy);
+	return (yes);
+}
+
 SWITCH_STANDARD_API(memcache_function)
 {
 	struct mc_handle *h;
@@ -221,7 +290,18 @@ SWITCH_STANDARD_API(memcache_function)
 
 	(void)session;
 	if ((h = handle_acquire()) == NULL) {
-		stream->write_function(stream, "-ERR NO SERVERS DEFINED\n");
+		/* health is a monitoring verdict even then: UNKNOWN. */
+		if (is_health(cmd)) {
+			memset(&res, 0, sizeof res);
+			res.command = "health";
+			res.reply = FSMC_REPLY_HEALTH;
+			res.status = FSMC_ECONFIG;
+			snprintf(res.msg, sizeof res.msg,
+			    "no configuration loaded (see the log)");
+			fsmc_render(&res, stream_write, stream);
+		} else
+			stream->write_function(
+			    stream, "-ERR NO SERVERS DEFINED\n");
 		return (SWITCH_STATUS_SUCCESS);
 	}
 	fsmc_run_line(h->fc, zstr(cmd) ? "" : cmd, NULL, 0, &res);
