@@ -67,6 +67,11 @@ void json_cstring(FILE *, const char *);
 void json_base64(FILE *, const unsigned char *, size_t);
 void json_value(FILE *, const char *, const char *, size_t);
 
+/* main.c */
+void print_commands(FILE *);
+int show_single(struct output *, const struct fsmc_result *,
+    const struct health_limits *, const struct health_limits *);
+
 /* output.c */
 int exit_status(enum fsmc_status);
 const char *status_name(enum fsmc_status);

@@ -121,23 +121,33 @@ usage(FILE *fp)
 		    synopsis[i]);
 }
 
+/* The usage of every command, as -h and the prompt's help list them. */
+void
+print_commands(FILE *fp)
+{
+	char line[256];
+	size_t i;
+	int ext, ext_shown = 0;
+
+	fprintf(fp, "Commands (names ignore case):\n");
+	for (i = 0; fsmc_usage_line(i, 1, line, sizeof line, &ext) != NULL;
+	     i++) {
+		if (ext && !ext_shown++)
+			fprintf(fp, "\nExtensions, not in mod_memcache:\n");
+		fprintf(fp, "  %s\n", line);
+	}
+}
+
 static void
 help(void)
 {
 	const struct option_help *o;
 	const char *p;
-	char line[256], left[64];
-	size_t i;
-	int ext, ext_shown = 0;
+	char left[64];
 
 	usage(stdout);
-	printf("\nCommands (names ignore case):\n");
-	for (i = 0; fsmc_usage_line(i, 1, line, sizeof line, &ext) != NULL;
-	     i++) {
-		if (ext && !ext_shown++)
-			printf("\nExtensions, not in mod_memcache:\n");
-		printf("  %s\n", line);
-	}
+	putchar('\n');
+	print_commands(stdout);
 	printf("\nOptions:\n");
 	for (o = options; o->name != NULL; o++) {
 		if (o->letter < 256)
@@ -388,7 +398,7 @@ is_health(const char *line, int argc, char **argv)
  * health is judged against the thresholds, and exits as a monitoring
  * plugin does.
  */
-static int
+int
 show_single(struct output *out, const struct fsmc_result *res,
     const struct health_limits *warn, const struct health_limits *crit)
 {
