@@ -81,4 +81,7 @@ void output_warning(const struct fsmc_result *, unsigned long);
 int output_flush(struct output *);
 const char *stat_value(const struct fsmc_server *, const char *);
 
+/* prompt.c */
+int prompt_run(struct fsmc *, const struct fsmc_options *, struct output *);
+
 #endif

@@ -105,6 +105,7 @@ static const char *synopsis[] = {
 	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
 	"[-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
 	"[-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
+	"[-q] [--binary] [--json] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
 	"-n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
 	"-h | -V",
 	NULL,
@@ -166,6 +167,12 @@ help(void)
 		}
 		putchar('\n');
 	}
+	printf(
+	    "\nWith no command and a terminal on standard input, fsmemcache\n"
+	    "opens a prompt: commands are read a line at a time, split as\n"
+	    "-e splits them, over connections kept between them, with Tab\n"
+	    "completion and history ($XDG_STATE_HOME/fsmemcache/history,\n"
+	    "else ~/.fsmemcache_history); help lists them, quit leaves.\n");
 	printf(
 	    "\nExit status: 0 done, 1 not found, 2 not stored, 64 usage,\n"
 	    "65 invalid data, 66 no input file, 69 unavailable, 70 internal\n"
@@ -437,7 +444,7 @@ main(int argc, char **argv)
 	const char *servers_from = NULL;
 	char *value = NULL, cfgbuf[4096];
 	size_t valuelen = 0;
-	int ch, from_stdin = 0, check = 0, status;
+	int ch, from_stdin = 0, check = 0, interactive = 0, status;
 	struct health_limits warn = { -1, -1, -1 }, crit = { -1, -1, -1 };
 	unsigned long repeat = 1, run;
 	int repeat_set = 0, interval_set = 0, health;
@@ -560,14 +567,20 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	/* No command: a prompt for a terminal, the synopsis for a script. */
 	if ((why = check_usage(line, bo.file, &bo, check, from_stdin,
 		 repeat_set || interval_set, argc, argv)) != NULL) {
-		if (*why == '\0')
+		if (*why == '\0' && !from_stdin && !repeat_set &&
+		    !interval_set && isatty(STDIN_FILENO))
+			interactive = 1;
+		else if (*why == '\0') {
 			usage(stderr);
-		else
+			return (EXIT_USAGE);
+		} else {
 			fprintf(stderr, "fsmemcache: %s (see fsmemcache -h)\n",
 			    why);
-		return (EXIT_USAGE);
+			return (EXIT_USAGE);
+		}
 	}
 
 	fo.config_file = find_config(given, cfgbuf, sizeof cfgbuf);
@@ -619,6 +632,11 @@ main(int argc, char **argv)
 		fsmc_describe(fc, write_reply, &out);
 		fsmc_close(fc);
 		return (output_flush(&out));
+	}
+	if (interactive) {
+		status = prompt_run(fc, &fo, &out);
+		fsmc_close(fc);
+		return (status);
 	}
 	if (bo.file != NULL) {
 		out.batch = 1;
