@@ -12,6 +12,9 @@ INCLUDEDIR?=	$(PREFIX)/include
 SYSCONFDIR?=	$(PREFIX)/etc
 MANDIR?=	$(PREFIX)/share/man
 PKGS=		libmemcached libconfig libsasl2
+# The command-line tool's alone, never the library's: line editing for
+# its prompt, with libedit (BSD) rather than readline (GPL).
+CLI_PKGS=	libedit
 
 CFLAGS?=	-O2 -g
 WARNINGS=	-Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
@@ -28,6 +31,7 @@ LDLIBS+=	-Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
+CLI_LDLIBS=	$(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
 TEST_PROGS=	tests/split-words tests/threads tests/render-test \
 		tests/value-max
 # The FreeSWITCH module: headers from FREESWITCH_INCLUDE (one or more
@@ -49,8 +53,11 @@ $(LIB): $(CORE_OBJS)
 $(SHLIB): $(CORE_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared \
 	    -Wl,-soname,$(SHLIB).$(SOVERSION) -o $@ $^ $(LDLIBS)
+$(CLI_OBJS): ALL_CPPFLAGS += \
+		$(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 $(PROG): $(CLI_OBJS) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS) \
+	    $(CLI_LDLIBS)
 mod: mod_memcache.so
 mod_memcache.so: src/mod/mod_memcache.c $(LIB)
 	@if [ -z "$(strip $(MOD_CPPFLAGS))" ]; then \

@@ -4,7 +4,8 @@
 set -eu
 
 packages="gcc make pkg-config libc6-dev libmemcached-dev libconfig-dev
-libsasl2-dev memcached bats mandoc cppcheck clang-format shellcheck bsdutils
+libsasl2-dev libedit-dev memcached bats mandoc cppcheck clang-format
+shellcheck bsdutils tmux
 sasl2-bin libsasl2-modules libmemcached-tools netcat-openbsd time
 clang libclang-rt-14-dev valgrind
 python3-pylibmc python3-pymemcache php-cli php-memcached ruby ruby-dalli

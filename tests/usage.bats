@@ -29,6 +29,7 @@ SYNOPSIS='usage: fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--
        fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line
        fsmemcache [-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file
        fsmemcache [-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health
+       fsmemcache [-q] [--binary] [--json] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
        fsmemcache -n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
        fsmemcache -h | -V'
 
@@ -88,7 +89,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 # Options.
 
 @test "no arguments at all: the synopsis on standard error" {
-	run -64 --separate-stderr fsmc
+	run -64 --separate-stderr fsmc </dev/null
 	[ "$output" = "" ]
 	[ "$stderr" = "$SYNOPSIS" ]
 }
@@ -114,7 +115,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 @test "-h prints the synopsis, every command and every option" {
 	run -0 --separate-stderr fsmc -h
 	[ "$stderr" = "" ]
-	run -0 head -n 6 <<<"$output"
+	run -0 head -n 7 <<<"$output"
 	[ "$output" = "$SYNOPSIS" ]
 	run -0 --separate-stderr fsmc -h
 	has_line "  set|replace|add key value [expiration [flags]]"
@@ -137,6 +138,8 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	has_line "  -V, --version          print the version and exit"
 	has_line "  -x, --stdin            read the value of set, replace, add, append or prepend from"
 	has_line "                         standard input, byte for byte (less than 1 GiB)"
+	has_line "With no command and a terminal on standard input, fsmemcache"
+	has_line "else ~/.fsmemcache_history); help lists them, quit leaves."
 }
 
 @test "--help is -h" {
@@ -154,7 +157,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 
 @test "the synopsis names every long option where it applies" {
 	local opt
-	run -64 --separate-stderr fsmc
+	run -64 --separate-stderr fsmc </dev/null
 	for opt in --binary --json --namespace --stop-on-error --pipe \
 	    --verify --warn --crit; do
 		[[ $stderr == *"[$opt"[\ \]]* ]]
@@ -169,7 +172,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	man=$(mandoc -Tascii "$BATS_TEST_DIRNAME/../man/fsmemcache.1" |
 	    col -bx | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
 	    tr -s ' \n' '  ')
-	run -64 --separate-stderr fsmc
+	run -64 --separate-stderr fsmc </dev/null
 	synopsis=$(tr -s ' \n' '  ' <<<"${stderr#usage:}")
 	[ "${man# }" = "${synopsis# }" ]
 }

@@ -51,6 +51,10 @@ void json_cstring(FILE *, const char *);
 void json_base64(FILE *, const unsigned char *, size_t);
 void json_value(FILE *, const char *, const char *, size_t);
 
+/* main.c */
+void print_commands(FILE *);
+int show_single(struct output *, const struct fsmc_result *);
+
 /* output.c */
 int exit_status(enum fsmc_status);
 int health_exit(const struct fsmc_result *);
@@ -59,5 +63,8 @@ int write_reply(void *, int, const void *, size_t);
 void output_result(struct output *, const struct fsmc_result *, unsigned long);
 void output_warning(const struct fsmc_result *, unsigned long);
 int output_flush(struct output *);
+
+/* prompt.c */
+int prompt_run(struct fsmc *, const struct fsmc_options *, struct output *);
 
 #endif

@@ -107,6 +107,7 @@ static const char *synopsis[] = {
 	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
 	"[-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
 	"[-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
+	"[-q] [--binary] [--json] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
 	"-n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
 	"-h | -V",
 	NULL,
@@ -123,23 +124,33 @@ usage(FILE *fp)
 		    synopsis[i]);
 }
 
+/* The usage of every command, as -h and the prompt's help list them. */
+void
+print_commands(FILE *fp)
+{
+	char line[256];
+	size_t i;
+	int ext, ext_shown = 0;
+
+	fprintf(fp, "Commands (names ignore case):\n");
+	for (i = 0; fsmc_usage_line(i, 1, line, sizeof line, &ext) != NULL;
+	     i++) {
+		if (ext && !ext_shown++)
+			fprintf(fp, "\nExtensions, not in mod_memcache:\n");
+		fprintf(fp, "  %s\n", line);
+	}
+}
+
 static void
 help(void)
 {
 	const struct option_help *o;
 	const char *p;
-	char line[256], left[64];
-	size_t i;
-	int ext, ext_shown = 0;
+	char left[64];
 
 	usage(stdout);
-	printf("\nCommands (names ignore case):\n");
-	for (i = 0; fsmc_usage_line(i, 1, line, sizeof line, &ext) != NULL;
-	     i++) {
-		if (ext && !ext_shown++)
-			printf("\nExtensions, not in mod_memcache:\n");
-		printf("  %s\n", line);
-	}
+	putchar('\n');
+	print_commands(stdout);
 	printf("\nOptions:\n");
 	for (o = options; o->name != NULL; o++) {
 		if (o->letter < 256)
@@ -158,6 +169,12 @@ help(void)
 		}
 		putchar('\n');
 	}
+	printf(
+	    "\nWith no command and a terminal on standard input, fsmemcache\n"
+	    "opens a prompt: commands are read a line at a time, split as\n"
+	    "-e splits them, over connections kept between them, with Tab\n"
+	    "completion and history ($XDG_STATE_HOME/fsmemcache/history,\n"
+	    "else ~/.fsmemcache_history); help lists them, quit leaves.\n");
 	printf(
 	    "\nExit status: 0 done, 1 not found, 2 not stored, 64 usage,\n"
 	    "65 invalid data, 66 no input file, 69 unavailable, 70 internal\n"
@@ -465,7 +482,7 @@ is_health(const char *line, int argc, char **argv)
  * health's is its verdict, as a monitoring plugin's, UNKNOWN when even
  * the verdict cannot be written.
  */
-static int
+int
 show_single(struct output *out, const struct fsmc_result *res)
 {
 	int health = res->reply == FSMC_REPLY_HEALTH;
@@ -497,7 +514,7 @@ main(int argc, char **argv)
 	const char *servers_from = NULL;
 	char *value = NULL, cfgbuf[4096];
 	size_t valuelen = 0;
-	int ch, from_stdin = 0, check = 0, status;
+	int ch, from_stdin = 0, check = 0, interactive = 0, status;
 	struct fsmc_health_limits warn, crit;
 	unsigned long repeat = 1, run;
 	int repeat_set = 0, interval_set = 0, health;
@@ -619,11 +636,16 @@ main(int argc, char **argv)
 	if (bad[0] == '\0' &&
 	    (why = check_usage(line, bo.file, &bo, check, from_stdin,
 		 repeat_set || interval_set, argc, argv)) != NULL) {
-		if (*why == '\0') {
+		/* No command: a prompt for a terminal, the synopsis else. */
+		if (*why == '\0' && !from_stdin && !repeat_set &&
+		    !interval_set && isatty(STDIN_FILENO))
+			interactive = 1;
+		else if (*why == '\0') {
 			usage(stderr);
 			return (EXIT_USAGE);
-		}
-		snprintf(bad, sizeof bad, "%s (see fsmemcache -h)", why);
+		} else
+			snprintf(
+			    bad, sizeof bad, "%s (see fsmemcache -h)", why);
 	}
 	if (bad[0] == '\0' && health && interval_set && interval <= 0)
 		snprintf(bad, sizeof bad,
@@ -691,6 +713,11 @@ main(int argc, char **argv)
 		fsmc_describe(fc, write_reply, &out);
 		fsmc_close(fc);
 		return (output_flush(&out));
+	}
+	if (interactive) {
+		status = prompt_run(fc, &fo, &out);
+		fsmc_close(fc);
+		return (status);
 	}
 	if (bo.file != NULL) {
 		out.batch = 1;
