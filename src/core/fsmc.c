@@ -89,6 +89,7 @@ fsmc_result_clear(struct fsmc_result *res)
 			free(res->servers[i].stats[j].value);
 		}
 		free(res->servers[i].stats);
+		free(res->servers[i].slabs);
 		free(res->servers[i].host);
 	}
 	free(res->servers);
