@@ -315,9 +315,11 @@ test_health(void)
 	h.warn.hit = 80;
 	h.warn.evictions = 10;
 	h.warn.memory = 90;
+	h.warn.latency = 200;
 	h.crit.hit = 50;
 	h.crit.evictions = 100;
 	h.crit.memory = 98;
+	h.crit.latency = 1000;
 	h.figures = figures;
 	memset(&res, 0, sizeof res);
 	res.reply = FSMC_REPLY_HEALTH;
@@ -332,7 +334,7 @@ test_health(void)
 	    "100 127.0.0.1:11211_evictions=1840.00;10;100;0 "
 	    "127.0.0.1:11211_memory=100.0%;90;98;0;100 "
 	    "127.0.0.1:11211_connections=1;;;0;1024 "
-	    "127.0.0.1:11211_time=0.000412s;;;0\n"
+	    "127.0.0.1:11211_time=0.000412s;0.2;1;0\n"
 	    "  127.0.0.1:11211 up: version 1.6.18, uptime 75 s, 1 connection, "
 	    "hit ratio 93.1%, evictions 1840.00/s (133125 since start), "
 	    "memory 100.0% of 64 MiB, response 0.41 ms\n"
@@ -353,7 +355,7 @@ test_health(void)
 	figures[1].connections = 2;
 	h.verdict = FSMC_VERDICT_OK;
 	h.summary = ok;
-	h.warn.hit = h.warn.evictions = h.warn.memory = -1;
+	h.warn.hit = h.warn.evictions = h.warn.memory = h.warn.latency = -1;
 	h.crit = h.warn;
 	res.status = FSMC_OK;
 	EXPECT_HEALTH("health, figures not known, a socket path", &res,

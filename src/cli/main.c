@@ -49,7 +49,8 @@ static const struct option_help {
 	{ 'c', "config", "FILE", "read the configuration from FILE" },
 	{ OPT_CRIT, "crit", "LIMITS",
 	    "health: CRITICAL beyond LIMITS, as hit=50,evictions=100,memory=98\n"
-	    "(hit ratio %, evictions per second over -i, memory taken %)" },
+	    "(hit ratio %, evictions per second over -i, memory taken %)\n"
+	    "or latency=500 (a server's response, ms)" },
 	{ 'f', "file", "FILE",
 	    "run the commands of FILE, one a line (- for standard input),\n"
 	    "over one connection, with a summary on standard error" },
@@ -434,6 +435,11 @@ health_check_limits(const struct fsmc_health_limits *warn,
 	    warn->memory > crit->memory)
 		snprintf(why, len, "--warn memory=%g is above --crit memory=%g",
 		    warn->memory, crit->memory);
+	else if (warn->latency >= 0 && crit->latency >= 0 &&
+	    warn->latency > crit->latency)
+		snprintf(why, len,
+		    "--warn latency=%g is above --crit latency=%g",
+		    warn->latency, crit->latency);
 	else
 		return (0);
 	return (-1);
@@ -695,7 +701,7 @@ main(int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 	/* Monitoring systems read the verdict on standard output. */
-	warn.hit = warn.evictions = warn.memory = -1;
+	warn.hit = warn.evictions = warn.memory = warn.latency = -1;
 	crit = warn;
 	if (warn_spec != NULL) {
 		if (fsmc_health_limits_parse(

@@ -56,6 +56,7 @@ struct fsmc_health_limits {
 	double hit;	  /* hit ratio, percent: below is bad */
 	double evictions; /* per second over the interval: above is bad */
 	double memory;	  /* percent of the memory limit taken: above is bad */
+	double latency;	  /* response, milliseconds: above is bad */
 };
 
 /* What health measured of one server; -1 where it could not. */

@@ -175,8 +175,13 @@ perf_server(struct out *o, const struct fsmc_server *srv,
 		max[0] = '\0';
 	perf(o, address, "connections", "%s;;;0%s",
 	    figure(v, sizeof v, (double)f->connections, 0, ""), max);
-	perf(o, address, "time", "%s;;;0",
-	    figure(v, sizeof v, f->response, 6, "s"));
+	/* Limits in milliseconds, the figure in seconds. */
+	perf(o, address, "time", "%s;%s;%s;0",
+	    figure(v, sizeof v, f->response, 6, "s"),
+	    perf_range(w, sizeof w,
+		h->warn.latency < 0 ? -1 : h->warn.latency / 1000, 0),
+	    perf_range(c, sizeof c,
+		h->crit.latency < 0 ? -1 : h->crit.latency / 1000, 0));
 }
 
 /* A statistic as the server gave it, or "?". */
