@@ -45,7 +45,7 @@ profiles_cfg() {
 
 @test "every command is offered, the extensions too" {
 	run -0 complete_words fsmemcache ''
-	[ "$output" = "add append decrement delete flush get getflags health increment keys prepend replace set status touch where" ]
+	[ "$output" = "add append decrement delete flush get getflags health increment keys latency prepend replace set slabs stats status top touch where" ]
 }
 
 @test "the command is completed after options and their values" {
@@ -77,6 +77,20 @@ profiles_cfg() {
 	run -0 "$FSMC_BIN" -c "$BATS_TEST_TMPDIR/profiles.cfg" -n
 	run -0 grep -c -x '# profiles: alpha beta' <<<"$output"
 	[ "$output" = 1 ]
+}
+
+@test "the group of stats is completed, and nothing after it" {
+	run -0 complete_words fsmemcache stats ''
+	[ "$output" = "conns extstore items settings sizes slabs" ]
+	run -0 complete_words fsmemcache -c /dev/null STATS s
+	[ "$output" = "settings sizes slabs" ]
+	run -0 complete_words fsmemcache stats slabs ''
+	[ "$output" = "" ]
+}
+
+@test "--history is completed" {
+	run -0 complete_words fsmemcache --hi
+	[ "$output" = "--history" ]
 }
 
 @test "nothing is completed after a command" {

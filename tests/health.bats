@@ -16,6 +16,10 @@ teardown_file() { mc_stop; }
 # nothing worth keeping.
 teardown() {
 	local pid pids
+	if [ -n "${FAKE_PID-}" ]; then
+		kill "$FAKE_PID" 2>/dev/null || true
+		wait "$FAKE_PID" 2>/dev/null || true
+	fi
 	if [ -n "${FILLER_PID-}" ]; then
 		: >"$BATS_TEST_TMPDIR/stop"
 		wait "$FILLER_PID" || true
@@ -344,6 +348,42 @@ half_hits() {
 	stop_filling
 }
 
+@test "health: a response slower than --warn latency=MS is a WARNING, than --crit CRITICAL, named in the verdict" {
+	own_server
+	# Every response takes more than 0 ms.
+	run -1 --separate-stderr fsmc_out -i 0.1 --warn latency=0 health
+	kept_lines
+	[[ "${got[0]%% | *}" =~ ^MEMCACHE\ WARNING:\ 127\.0\.0\.1:$MC_PORT\ response\ [0-9]+\.[0-9]{2}\ ms\ above\ 0\ ms$ ]]
+	run -2 --separate-stderr fsmc_out -i 0.1 --warn latency=0 --crit latency=0 health
+	kept_lines
+	[[ "${got[0]%% | *}" =~ ^MEMCACHE\ CRITICAL:\ 127\.0\.0\.1:$MC_PORT\ response\ [0-9]+\.[0-9]{2}\ ms\ above\ 0\ ms$ ]]
+	run -0 --separate-stderr fsmc_out -i 0.1 --warn latency=60000 --crit latency=60000 health
+	kept_lines
+	[ "${got[0]%% | *}" = "MEMCACHE OK: 1 of 1 server up" ]
+}
+
+@test "health: a server that answers slowly crosses --crit latency; the limits are in the performance data, in seconds" {
+	local dir deadline=$((SECONDS + 10)) port
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/fake.XXXXXX")
+	# Statistics a byte every 5 ms: 68 bytes, at least 335 ms.
+	python3 "$BATS_TEST_DIRNAME/fake-memcached.py" --port-file "$dir/port" \
+	    --mode drip --interval 0.005 --target stats --lifetime 60 \
+	    >"$dir/output" 2>&1 3>&- &
+	FAKE_PID=$!
+	until [ -s "$dir/port" ]; do
+		[ "$SECONDS" -le "$deadline" ]
+		sleep 0.01
+	done
+	read -r port <"$dir/port"
+	run -2 --separate-stderr to_file env -u FSMEMCACHE_CONFIG "$FSMC_BIN" \
+	    -c /dev/null -s "127.0.0.1:$port" -t 5000 -i 0.1 \
+	    --warn latency=100 --crit latency=300 health
+	kept_lines
+	[[ "${got[0]%% | *}" =~ ^MEMCACHE\ CRITICAL:\ 127\.0\.0\.1:$port\ response\ [0-9]+\.[0-9]{2}\ ms\ above\ 300\ ms$ ]]
+	[[ "${got[0]#* | }" =~ \ 127\.0\.0\.1:${port}_time=[0-9]\.[0-9]{6}s\;0\.1\;0\.3\;0$ ]]
+	[[ "${got[1]}" =~ ,\ response\ [0-9]+\.[0-9]{2}\ ms$ ]]
+}
+
 # ---- the interval ----
 
 @test "health -i SECONDS takes its two samples SECONDS apart, once; the default is 1 s" {
@@ -427,7 +467,7 @@ half_hits() {
 	[ "$stderr" = "" ]
 	run -3 --separate-stderr fsmc_out --json --warn hit=x health
 	run -0 jkept '[o["status"], o["exit"], o["message"]]'
-	[ "$output" = "[\"unknown\", 3, \"--warn: bad threshold in 'hit=x' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT)\"]" ]
+	[ "$output" = "[\"unknown\", 3, \"--warn: bad threshold in 'hit=x' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT, latency=MS)\"]" ]
 }
 
 # ---- exit statuses 0 to 3 only ----
@@ -435,12 +475,13 @@ half_hits() {
 @test "health: bad thresholds are UNKNOWN on standard output, exit 3" {
 	local limits
 	for limits in hit=abc foo=1 hit=101 hit= hit memory=101 evictions=-1 \
-	    hit=50,bar=2 evictions=inf evictions=nan hit=+5 evictions=1e999; do
+	    hit=50,bar=2 evictions=inf evictions=nan hit=+5 evictions=1e999 \
+	    latency=-1 latency=fast; do
 		run -3 --separate-stderr fsmc_out --warn "$limits" health
-		stdout_is "MEMCACHE UNKNOWN: --warn: bad threshold in '$limits' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT)"$'\n'
+		stdout_is "MEMCACHE UNKNOWN: --warn: bad threshold in '$limits' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT, latency=MS)"$'\n'
 		[ "$stderr" = "" ]
 		run -3 --separate-stderr fsmc_out --crit "$limits" health
-		stdout_is "MEMCACHE UNKNOWN: --crit: bad threshold in '$limits' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT)"$'\n'
+		stdout_is "MEMCACHE UNKNOWN: --crit: bad threshold in '$limits' (hit=PERCENT, evictions=PER_SECOND, memory=PERCENT, latency=MS)"$'\n'
 		[ "$stderr" = "" ]
 	done
 }
@@ -456,6 +497,9 @@ half_hits() {
 	[ "$stderr" = "" ]
 	run -3 --separate-stderr fsmc_out --warn hit=90,memory=95 --crit hit=50,memory=90 health
 	stdout_is $'MEMCACHE UNKNOWN: --warn memory=95 is above --crit memory=90\n'
+	[ "$stderr" = "" ]
+	run -3 --separate-stderr fsmc_out --warn latency=500 --crit latency=200 health
+	stdout_is $'MEMCACHE UNKNOWN: --warn latency=500 is above --crit latency=200\n'
 	[ "$stderr" = "" ]
 	# Only the two mc_stat queries connected.
 	[ "$(mc_stat total_connections)" = "$((conns + 1))" ]

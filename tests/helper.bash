@@ -163,5 +163,7 @@ memcache <append|prepend> <key> <value>
 memcache <touch> <key> <expiration>
 memcache <where> <key>
 memcache <keys> [prefix]
-memcache <health>\n\n'
+memcache <health>
+memcache <stats> [group]
+memcache <slabs|top|latency>\n\n'
 

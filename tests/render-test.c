@@ -170,6 +170,8 @@ test_errors(void)
 	    "memcache <where> <key>\n"
 	    "memcache <keys> [prefix]\n"
 	    "memcache <health>\n"
+	    "memcache <stats> [group]\n"
+	    "memcache <slabs|top|latency>\n"
 	    "\n");
 }
 
@@ -313,9 +315,11 @@ test_health(void)
 	h.warn.hit = 80;
 	h.warn.evictions = 10;
 	h.warn.memory = 90;
+	h.warn.latency = 200;
 	h.crit.hit = 50;
 	h.crit.evictions = 100;
 	h.crit.memory = 98;
+	h.crit.latency = 1000;
 	h.figures = figures;
 	memset(&res, 0, sizeof res);
 	res.reply = FSMC_REPLY_HEALTH;
@@ -330,7 +334,7 @@ test_health(void)
 	    "100 127.0.0.1:11211_evictions=1840.00;10;100;0 "
 	    "127.0.0.1:11211_memory=100.0%;90;98;0;100 "
 	    "127.0.0.1:11211_connections=1;;;0;1024 "
-	    "127.0.0.1:11211_time=0.000412s;;;0\n"
+	    "127.0.0.1:11211_time=0.000412s;0.2;1;0\n"
 	    "  127.0.0.1:11211 up: version 1.6.18, uptime 75 s, 1 connection, "
 	    "hit ratio 93.1%, evictions 1840.00/s (133125 since start), "
 	    "memory 100.0% of 64 MiB, response 0.41 ms\n"
@@ -351,7 +355,7 @@ test_health(void)
 	figures[1].connections = 2;
 	h.verdict = FSMC_VERDICT_OK;
 	h.summary = ok;
-	h.warn.hit = h.warn.evictions = h.warn.memory = -1;
+	h.warn.hit = h.warn.evictions = h.warn.memory = h.warn.latency = -1;
 	h.crit = h.warn;
 	res.status = FSMC_OK;
 	EXPECT_HEALTH("health, figures not known, a socket path", &res,
@@ -382,6 +386,175 @@ test_health(void)
 	    "MEMCACHE UNKNOWN: no configuration loaded (see the log)\n");
 }
 
+/*
+ * A server's statistics from "name", "value", ... pairs ending in NULL,
+ * each a copy; free_stats() frees them.
+ */
+static struct fsmc_stat *
+make_stats(const char *const *pairs, size_t *n)
+{
+	struct fsmc_stat *st;
+	size_t i;
+
+	for (*n = 0; pairs[2 * *n] != NULL; (*n)++)
+		;
+	if ((st = calloc(*n, sizeof *st)) == NULL)
+		abort();
+	for (i = 0; i < *n; i++) {
+		st[i].name = strdup(pairs[2 * i]);
+		st[i].value = strdup(pairs[2 * i + 1]);
+		if (st[i].name == NULL || st[i].value == NULL)
+			abort();
+	}
+	return (st);
+}
+
+static void
+free_stats(struct fsmc_stat *st, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(st[i].name);
+		free(st[i].value);
+	}
+	free(st);
+}
+
+/* Whether two figures agree to a thousandth. */
+static void
+expect_figure(const char *name, double got, double want)
+{
+	if (got - want < 0.001 && want - got < 0.001) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("not ok: %s: %f, not %f\n", name, got, want);
+}
+
+static void
+test_views(void)
+{
+	static const char *const before_pairs[] = { "pid", "7", "uptime", "100",
+		"cmd_get", "1000", "cmd_set", "200", "get_hits", "900",
+		"get_misses", "100", "evictions", "0", "bytes_read", "5000",
+		"bytes_written", "90000", "curr_connections", "3", "bytes",
+		"1024", "limit_maxbytes", "4096", NULL };
+	static const char *const after_pairs[] = { "pid", "7", "uptime", "102",
+		"cmd_get", "1100", "cmd_set", "210", "get_hits", "975",
+		"get_misses", "125", "evictions", "4", "bytes_read", "6000",
+		"bytes_written", "100000", "curr_connections", "5", "bytes",
+		"2048", "limit_maxbytes", "4096", NULL };
+	static const char *const restarted_pairs[] = { "pid", "8", "uptime",
+		"1", "cmd_get", "10", "curr_connections", "1", NULL };
+	static const char *const settings_pairs[] = { "maxbytes", "4096",
+		"evictions", "on", NULL };
+	struct fsmc_stat *before, *after, *restarted, *settings;
+	size_t nbefore, nafter, nrestarted, nsettings;
+	struct fsmc_slab slabs[] = {
+		{ 1, 96, 1, 10922, 30, 30, 812, 0, 0, 0, 0 },
+		{ 29, 52984, 2, 38, 38, 38, 5, 162, 3, 1, 1 },
+	};
+	struct fsmc_server servers[2];
+	struct fsmc_result res;
+	struct fsmc_rates r;
+	struct fsmc_slab total;
+	char host[] = "127.0.0.1", sock[] = "/run/mc.sock";
+
+	before = make_stats(before_pairs, &nbefore);
+	after = make_stats(after_pairs, &nafter);
+	restarted = make_stats(restarted_pairs, &nrestarted);
+	settings = make_stats(settings_pairs, &nsettings);
+	memset(servers, 0, sizeof servers);
+	servers[0].host = host;
+	servers[0].port = 42311;
+	servers[0].stats = before;
+	servers[0].nstats = nbefore;
+	servers[0].when_us = 5000000;
+	servers[1].host = host;
+	servers[1].port = 42311;
+	servers[1].stats = after;
+	servers[1].nstats = nafter;
+	servers[1].when_us = 7000000;
+
+	/* Rates over two seconds between two samples. */
+	fsmc_rates(&servers[0], &servers[1], &r);
+	expect_figure("top: seconds", r.seconds, 2);
+	expect_figure("top: gets/s", r.gets, 50);
+	expect_figure("top: sets/s", r.sets, 5);
+	expect_figure("top: hit ratio of the interval", r.hit, 75);
+	expect_figure("top: evictions/s", r.evictions, 2);
+	expect_figure("top: bytes in/s", r.bytes_in, 500);
+	expect_figure("top: bytes out/s", r.bytes_out, 5000);
+	expect_figure("top: connections", r.connections, 5);
+	expect_figure("top: memory", r.memory, 50);
+	/* One sample: since the server started. */
+	fsmc_rates(NULL, &servers[1], &r);
+	expect_figure("top alone: seconds", r.seconds, 102);
+	expect_figure("top alone: gets/s", r.gets, 1100.0 / 102);
+	expect_figure("top alone: hit ratio", r.hit, 975.0 / 11);
+	/* A restart in between: gauges, but no rates. */
+	servers[0].stats = restarted;
+	servers[0].nstats = nrestarted;
+	fsmc_rates(&servers[1], &servers[0], &r);
+	expect_figure("top after a restart: no gets/s", r.gets, -1);
+	expect_figure("top after a restart: connections", r.connections, 1);
+	expect_figure("top after a restart: no memory", r.memory, -1);
+
+	/* stats: SERVER NAME VALUE, a failed server named on -ERR alone. */
+	servers[0].stats = settings;
+	servers[0].nstats = nsettings;
+	servers[1].host = sock;
+	servers[1].port = 0;
+	servers[1].stats = NULL;
+	servers[1].nstats = 0;
+	servers[1].error = "CONNECTION FAILURE";
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_STATS;
+	res.servers = servers;
+	res.nservers = 1;
+	EXPECT("stats", &res,
+	    "127.0.0.1:42311 maxbytes 4096\n127.0.0.1:42311 evictions on\n",
+	    "");
+	res.nservers = 2;
+	res.status = FSMC_EUNAVAIL;
+	res.errtext = "CONNECTION FAILURE";
+	EXPECT("stats, a server down", &res,
+	    "127.0.0.1:42311 maxbytes 4096\n127.0.0.1:42311 evictions on\n",
+	    "-ERR CONNECTION FAILURE\n");
+
+	/* slabs: each class, the server's total, the pool's. */
+	servers[0].slabs = slabs;
+	servers[0].nslabs = 2;
+	res.reply = FSMC_REPLY_SLABS;
+	EXPECT("slabs, a server down", &res,
+	    "127.0.0.1:42311 1 96 1 30 812 0 0 0 no -\n"
+	    "127.0.0.1:42311 29 52984 2 38 5 162 3 1 yes evicting\n"
+	    "127.0.0.1:42311 total - 3 68 812 162 - 1 - evicting\n"
+	    "all total - 3 68 812 162 - 1 - evicting\n",
+	    "-ERR CONNECTION FAILURE\n");
+	fsmc_slabs_total(&servers[0], &total);
+	expect_figure("slabs: total pages", (double)total.pages, 3);
+	expect_figure("slabs: total chunks", (double)total.chunks, 10960);
+
+	/* top alone and latency: one sample. */
+	servers[0].stats = after;
+	servers[0].nstats = nafter;
+	servers[0].rtt_us = 1234;
+	res.reply = FSMC_REPLY_TOP;
+	EXPECT("top, one sample", &res,
+	    "127.0.0.1:42311 10.8 2.1 88.6 0.0 59 980 5 2048 50.0\n",
+	    "-ERR CONNECTION FAILURE\n");
+	res.reply = FSMC_REPLY_LATENCY;
+	EXPECT("latency, one sample", &res, "127.0.0.1:42311 1.234\n",
+	    "-ERR CONNECTION FAILURE\n");
+	free_stats(before, nbefore);
+	free_stats(after, nafter);
+	free_stats(restarted, nrestarted);
+	free_stats(settings, nsettings);
+}
+
 int
 main(void)
 {
@@ -390,6 +563,7 @@ main(void)
 	test_status();
 	test_keys();
 	test_health();
+	test_views();
 	printf("%d passed, %d failed\n", passed, failed);
 	return (failed != 0);
 }

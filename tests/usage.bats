@@ -29,6 +29,7 @@ SYNOPSIS='usage: fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--
        fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line
        fsmemcache [-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file
        fsmemcache [-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health
+       fsmemcache [-q] [--binary] [--history] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency
        fsmemcache [-q] [--binary] [--json] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
        fsmemcache -n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
        fsmemcache -h | -V'
@@ -115,7 +116,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 @test "-h prints the synopsis, every command and every option" {
 	run -0 --separate-stderr fsmc -h
 	[ "$stderr" = "" ]
-	run -0 head -n 7 <<<"$output"
+	run -0 head -n 8 <<<"$output"
 	[ "$output" = "$SYNOPSIS" ]
 	run -0 --separate-stderr fsmc -h
 	has_line "  set|replace|add key value [expiration [flags]]"
@@ -159,11 +160,12 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	local opt
 	run -64 --separate-stderr fsmc </dev/null
 	for opt in --binary --json --namespace --stop-on-error --pipe \
-	    --verify --warn --crit; do
+	    --verify --warn --crit --history; do
 		[[ $stderr == *"[$opt"[\ \]]* ]]
 	done
 	[[ ${stderr_lines[2]} == *" [--stop-on-error] "*" -f file" ]]
 	[[ ${stderr_lines[3]} == *" [--warn limits] [--crit limits] health" ]]
+	[[ ${stderr_lines[4]} == *" [--history] "*" latency" ]]
 }
 
 @test "the manual's synopsis is the usage's" {

@@ -63,8 +63,8 @@ struct pending {
 	struct fsmc_result res[GET_WINDOW];
 };
 
-/* The signal that asked a batch to stop, or 0. */
-static volatile sig_atomic_t stop_signal;
+/* The signal that asked a batch, top or latency to stop, or 0. */
+volatile sig_atomic_t stop_signal;
 /* Written to by the handler: the core's waits poll its other end. */
 static int stop_pipe[2] = { -1, -1 };
 
@@ -80,11 +80,12 @@ on_signal(int sig)
 }
 
 /*
- * SIGINT and SIGTERM end a batch between lines, with the summary so far.
+ * SIGINT and SIGTERM end a batch between lines, with the summary so far
+ * (and top or latency between samples).
  * Without SA_RESTART a read waiting for input returns at once, and a
  * wait for a server ends as soon as the handler writes to the pipe.
  */
-static void
+void
 catch_signals(struct fsmc *fc)
 {
 	struct sigaction sa;

@@ -3,6 +3,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "fsmemcache.h"
@@ -31,8 +32,22 @@ struct batch_options {
 	int verify;
 };
 
+/* How top and latency run: the command, and how often and how long. */
+struct view_options {
+	const char *line; /* -e, or NULL for argc and argv */
+	int argc;
+	char **argv;
+	const void *value; /* -x, which the command refuses */
+	size_t valuelen;
+	unsigned long repeat; /* rows, or latency's samples; 0: no end */
+	double interval;      /* seconds, or negative for the default */
+	int history;	      /* latency: a row per interval */
+};
+
 /* batch.c */
+extern volatile sig_atomic_t stop_signal;
 int batch_run(struct fsmc *, const struct batch_options *, struct output *);
+void catch_signals(struct fsmc *);
 
 /* expect.c */
 struct expect;
@@ -63,6 +78,13 @@ int write_reply(void *, int, const void *, size_t);
 void output_result(struct output *, const struct fsmc_result *, unsigned long);
 void output_warning(const struct fsmc_result *, unsigned long);
 int output_flush(struct output *);
+int terminal_width(void);
+
+/* views.c */
+int views_output(struct output *, const struct fsmc_result *);
+void views_json(const struct fsmc_result *);
+int views_top(struct fsmc *, struct output *, const struct view_options *);
+int views_latency(struct fsmc *, struct output *, const struct view_options *);
 
 /* prompt.c */
 int prompt_run(struct fsmc *, const struct fsmc_options *, struct output *);

@@ -34,6 +34,7 @@
 #define OPT_VERIFY 261
 #define OPT_WARN 262
 #define OPT_CRIT 263
+#define OPT_HISTORY 264
 
 /* The options: getopt's tables and the help text are made from this. */
 /* clang-format off */
@@ -48,17 +49,23 @@ static const struct option_help {
 	{ 'c', "config", "FILE", "read the configuration from FILE" },
 	{ OPT_CRIT, "crit", "LIMITS",
 	    "health: CRITICAL beyond LIMITS, as hit=50,evictions=100,memory=98\n"
-	    "(hit ratio %, evictions per second over -i, memory taken %)" },
+	    "(hit ratio %, evictions per second over -i, memory taken %)\n"
+	    "or latency=500 (a server's response, ms)" },
 	{ 'f', "file", "FILE",
 	    "run the commands of FILE, one a line (- for standard input),\n"
 	    "over one connection, with a summary on standard error" },
 	{ 'e', "execute", "LINE",
 	    "run LINE, split into words as FreeSWITCH splits API commands" },
 	{ 'h', "help", NULL, "show this help and exit" },
+	{ OPT_HISTORY, "history", NULL,
+	    "latency: a row per interval (-i, 1 s by default), not one\n"
+	    "summary" },
 	{ 'i', "interval", "SECONDS",
 	    "with -r: wait SECONDS (may be fractional) between runs; alone:\n"
 	    "repeat until interrupted; with health: take its two samples\n"
-	    "SECONDS apart (default 1), once" },
+	    "SECONDS apart (default 1), once; top, latency --history:\n"
+	    "between rows (default 1); latency: between samples (default\n"
+	    "0.01)" },
 	{ OPT_JSON, "json", NULL, "show each result as one line of JSON" },
 	{ 'n', "check-config", NULL,
 	    "check the configuration, print the settings in effect and\n"
@@ -79,8 +86,9 @@ static const struct option_help {
 	    "with -f: stop at the first line that fails (exit status 64 or\n"
 	    "more)" },
 	{ 'r', "repeat", "COUNT",
-	    "run the command COUNT times (0: until interrupted); not with\n"
-	    "-f or -n" },
+	    "run the command COUNT times (0: until interrupted); top,\n"
+	    "latency --history: COUNT rows; latency: COUNT samples; not\n"
+	    "with -f or -n" },
 	{ 's', "servers", "LIST",
 	    "use the servers in LIST (\"host[:port], ...\") instead of the\n"
 	    "configuration's" },
@@ -107,6 +115,7 @@ static const char *synopsis[] = {
 	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
 	"[-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
 	"[-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
+	"[-q] [--binary] [--history] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency",
 	"[-q] [--binary] [--json] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
 	"-n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
 	"-h | -V",
@@ -443,6 +452,11 @@ health_check_limits(const struct fsmc_health_limits *warn,
 	    warn->memory > crit->memory)
 		snprintf(why, len, "--warn memory=%g is above --crit memory=%g",
 		    warn->memory, crit->memory);
+	else if (warn->latency >= 0 && crit->latency >= 0 &&
+	    warn->latency > crit->latency)
+		snprintf(why, len,
+		    "--warn latency=%g is above --crit latency=%g",
+		    warn->latency, crit->latency);
 	else
 		return (0);
 	return (-1);
@@ -475,6 +489,30 @@ is_health(const char *line, int argc, char **argv)
 	yes = n > 0 && strcasecmp(words[0], "health") == 0;
 	free(copy);
 	return (yes);
+}
+
+/* The views that sample over time, which the command line runs itself. */
+enum sampled { SAMPLED_NONE, SAMPLED_TOP, SAMPLED_LATENCY };
+
+/* Whether the command is top or latency. */
+static enum sampled
+sampled_view(const char *line, int argc, char **argv)
+{
+	char *copy = NULL, *words[FSMC_MAX_TOKENS];
+	const char *name = NULL;
+	enum sampled v = SAMPLED_NONE;
+
+	if (line == NULL && argc > 0)
+		name = argv[0];
+	else if (line != NULL && (copy = strdup(line)) != NULL &&
+	    fsmc_split_line(copy, words, FSMC_MAX_TOKENS) > 0)
+		name = words[0];
+	if (name != NULL && strcasecmp(name, "top") == 0)
+		v = SAMPLED_TOP;
+	else if (name != NULL && strcasecmp(name, "latency") == 0)
+		v = SAMPLED_LATENCY;
+	free(copy);
+	return (v);
 }
 
 /*
@@ -517,7 +555,9 @@ main(int argc, char **argv)
 	int ch, from_stdin = 0, check = 0, interactive = 0, status;
 	struct fsmc_health_limits warn, crit;
 	unsigned long repeat = 1, run;
-	int repeat_set = 0, interval_set = 0, health;
+	int repeat_set = 0, interval_set = 0, health, history = 0;
+	enum sampled sampled;
+	struct view_options vo;
 	double interval = 0;
 	char why_buf[256], bad[512] = "";
 	const char *warn_spec = NULL, *crit_spec = NULL, *interval_arg = NULL;
@@ -612,6 +652,9 @@ main(int argc, char **argv)
 		case OPT_CRIT:
 			crit_spec = optarg;
 			break;
+		case OPT_HISTORY:
+			history = 1;
+			break;
 		case ':':
 			usage_error(bad, sizeof bad,
 			    "option %s needs an argument (see fsmemcache -h)",
@@ -651,6 +694,10 @@ main(int argc, char **argv)
 		snprintf(bad, sizeof bad,
 		    "-i: bad interval '%s' for health (seconds above 0)",
 		    interval_arg);
+	sampled = sampled_view(line, argc, argv);
+	if (bad[0] == '\0' && history && sampled != SAMPLED_LATENCY)
+		snprintf(bad, sizeof bad,
+		    "--history goes with latency (see fsmemcache -h)");
 	if (bad[0] != '\0') {
 		if (health)
 			return (health_bad_usage(&out, bad));
@@ -676,7 +723,7 @@ main(int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 	/* Monitoring systems read the verdict on standard output. */
-	warn.hit = warn.evictions = warn.memory = -1;
+	warn.hit = warn.evictions = warn.memory = warn.latency = -1;
 	crit = warn;
 	if (warn_spec != NULL) {
 		if (fsmc_health_limits_parse(
@@ -732,6 +779,22 @@ main(int argc, char **argv)
 		return (health ? FSMC_VERDICT_UNKNOWN : status);
 	}
 
+	if (sampled != SAMPLED_NONE) {
+		memset(&vo, 0, sizeof vo);
+		vo.line = line;
+		vo.argc = argc;
+		vo.argv = argv;
+		vo.value = value;
+		vo.valuelen = valuelen;
+		vo.repeat = repeat_set ? repeat : 0;
+		vo.interval = interval_set ? interval : -1;
+		vo.history = history;
+		status = sampled == SAMPLED_TOP ? views_top(fc, &out, &vo) :
+						  views_latency(fc, &out, &vo);
+		fsmc_close(fc);
+		free(value);
+		return (status);
+	}
 	/* health's -i spaces its samples: a run takes that long already. */
 	if (interval_set && !repeat_set && !health)
 		repeat = 0;

@@ -237,6 +237,15 @@ json_keys(const struct fsmc_result *res)
 	putchar(']');
 }
 
+/* Whether a result is one of the views: stats, slabs, top, latency. */
+static int
+is_view(const struct fsmc_result *res)
+{
+	return (res->reply == FSMC_REPLY_STATS ||
+	    res->reply == FSMC_REPLY_SLABS || res->reply == FSMC_REPLY_TOP ||
+	    res->reply == FSMC_REPLY_LATENCY);
+}
+
 /*
  * One JSON object on one line: what ran, how it went and what it gave.
  * Counters are strings, as they may pass 2^53.
@@ -284,6 +293,8 @@ output_json(
 		json_health(res);
 	if (res->reply == FSMC_REPLY_KEYS)
 		json_keys(res);
+	if (is_view(res))
+		views_json(res);
 	if (res->errtext != NULL && res->status != FSMC_OK) {
 		fputs(",\"error\":", stdout);
 		json_cstring(stdout, res->errtext);
@@ -315,7 +326,7 @@ is_key_stat(const char *name)
 }
 
 /* The terminal's width: the window's, else $COLUMNS, else 80. */
-static int
+int
 terminal_width(void)
 {
 	struct winsize ws;
@@ -608,7 +619,11 @@ output_result(
 	    res->verbose && res->libversion != NULL && res->nservers > 0 &&
 	    status_table(res) == 0)
 		return;
-	if (res->reply == FSMC_REPLY_KEYS)
+	if (is_view(res) && views_output(out, res) == 0)
+		return;
+	/* Views keep their standard output for data, as listings do. */
+	if (res->reply == FSMC_REPLY_KEYS ||
+	    (is_view(res) && res->status != FSMC_EUSAGE))
 		fsmc_render(res, write_listing, out);
 	else if (out->tty && res->status == FSMC_OK &&
 	    res->reply == FSMC_REPLY_VALUE)

@@ -52,7 +52,7 @@ struct matches {
 	size_t n, cap;
 };
 
-static volatile sig_atomic_t interrupted, stop_signal;
+static volatile sig_atomic_t interrupted, end_signal;
 /* Written to by the handler: the core's waits poll its other end. */
 static int cancel_pipe[2] = { -1, -1 };
 
@@ -64,7 +64,7 @@ on_signal(int sig)
 	if (sig == SIGINT)
 		interrupted = 1;
 	else if (sig != SIGCONT)
-		stop_signal = sig;
+		end_signal = sig;
 	if (sig != SIGCONT && cancel_pipe[1] >= 0)
 		(void)write(cancel_pipe[1], "", 1);
 	errno = saved;
@@ -79,7 +79,7 @@ on_signal(int sig)
  * session, the terminal restored.
  */
 static void
-catch_signals(int restart)
+prompt_signals(int restart)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCONT };
 	struct sigaction sa;
@@ -749,7 +749,7 @@ complete(EditLine *el, int ch)
 		match_keys(p, &m, word);
 		keys = 1;
 	}
-	if (stop_signal != 0)
+	if (end_signal != 0)
 		rc = CC_EOF;
 	else if (interrupted)
 		rc = CC_NEWLINE;
@@ -852,11 +852,11 @@ prompt_run(struct fsmc *fc, const struct fsmc_options *fo, struct output *out)
 	history_load(&p);
 	for (;;) {
 		drain();
-		catch_signals(0);
+		prompt_signals(0);
 		line = el_gets(p.el, &n);
 		err = errno;
-		catch_signals(1);
-		if (stop_signal != 0) {
+		prompt_signals(1);
+		if (end_signal != 0) {
 			fputc('\n', p.term);
 			break;
 		}
@@ -880,17 +880,17 @@ prompt_run(struct fsmc *fc, const struct fsmc_options *fo, struct output *out)
 			copy[--len] = '\0';
 		n = run_line(&p, s, copy);
 		free(copy);
-		if (n || out->failed || stop_signal != 0)
+		if (n || out->failed || end_signal != 0)
 			break;
 	}
 	editor_close(&p);
 	fsmc_session_close(s);
 	if (output_flush(out) != 0)
 		status = EXIT_IOERR;
-	if (stop_signal != 0) {
+	if (end_signal != 0) {
 		fprintf(stderr, "fsmemcache: stopped by signal %d\n",
-		    (int)stop_signal);
-		status = 128 + stop_signal;
+		    (int)end_signal);
+		status = 128 + end_signal;
 	}
 	return (status);
 }

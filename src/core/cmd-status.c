@@ -19,8 +19,9 @@ copy_bytes(const char *s, size_t len)
 	return (p);
 }
 
-static int
-add_stat(struct fsmc_server *srv, const struct fsmc_stat_line *sl)
+/* Add a statistic to a server's; -1 when out of memory. */
+int
+fsmc_server_add_stat(struct fsmc_server *srv, const struct fsmc_stat_line *sl)
 {
 	struct fsmc_stat *stats, *st;
 
@@ -194,7 +195,7 @@ fsmc_server_stats(struct fsmc_call *call, uint32_t i, struct fsmc_server *srv,
 		while (rc == MEMCACHED_SUCCESS &&
 		    (rc = fsmc_wire_stat(c, deadline, &count, &sl)) ==
 			MEMCACHED_SUCCESS) {
-			if (add_stat(srv, &sl) != 0)
+			if (fsmc_server_add_stat(srv, &sl) != 0)
 				rc = fsmc_conn_fail(
 				    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
 		}

@@ -24,6 +24,7 @@
  *	d  delay: decimal seconds, not negative
  *	p  a key prefix: like a key, but may be empty
  *	w  the word "verbose"
+ *	g  a group of statistics, one of stat_groups[]
  *
  * Optional arguments nest: "kvef" with two required reads
  * "key value [expiration [flags]]".  Consecutive entries with the same
@@ -49,9 +50,20 @@ const struct fsmc_cmd fsmc_cmds[] = {
 	{ "where",	FSMC_WHERE,	"k",	1, FSMC_REPLY_TEXT,	1, cmd_where },
 	{ "keys",	FSMC_KEYS,	"p",	0, FSMC_REPLY_KEYS,	1, cmd_keys },
 	{ "health",	FSMC_HEALTH,	"",	0, FSMC_REPLY_HEALTH,	1, cmd_health },
+	{ "stats",	FSMC_STATS,	"g",	0, FSMC_REPLY_STATS,	1, cmd_stats },
+	{ "slabs",	FSMC_SLABS,	"",	0, FSMC_REPLY_SLABS,	1, cmd_slabs },
+	{ "top",	FSMC_TOP,	"",	0, FSMC_REPLY_TOP,	1, cmd_top },
+	{ "latency",	FSMC_LATENCY,	"",	0, FSMC_REPLY_LATENCY,	1, cmd_latency },
 	{ .name = NULL }
 };
 /* clang-format on */
+
+/*
+ * The groups of memcached's statistics that stats asks for: those that
+ * only read ("stats reset" and "stats detail on" change the server).
+ */
+static const char *const stat_groups[] = { "settings", "slabs", "items",
+	"sizes", "conns", "extstore", NULL };
 
 static const char *
 arg_name(char kind)
@@ -73,6 +85,8 @@ arg_name(char kind)
 		return ("prefix");
 	case 'w':
 		return ("verbose");
+	case 'g':
+		return ("group");
 	}
 	return ("?");
 }
@@ -237,6 +251,26 @@ bad_number(struct fsmc_call *call, char kind, const char *word, const char *why)
 	    "bad %s %s: %s", arg_name(kind), q, why));
 }
 
+/* A group of statistics, by its name in any case. */
+static enum fsmc_status
+parse_group(struct fsmc_call *call, const char *word)
+{
+	const char *const *g;
+	char q[96];
+
+	for (g = stat_groups; *g != NULL; g++) {
+		if (strcasecmp(*g, word) == 0) {
+			call->a.group = *g;
+			return (FSMC_OK);
+		}
+	}
+	fsmc_quote(word, strlen(word), q, sizeof q);
+	return (fsmc_fail(call->res, FSMC_EUSAGE, call->cmd->name,
+	    "unknown group %s (settings, slabs, items, sizes, conns or "
+	    "extstore)",
+	    q));
+}
+
 /*
  * memcached reads an expiration, or a flush delay, of more than 30 days
  * as a Unix time.  Warn when that time is already past, as 2592001 is
@@ -357,6 +391,10 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 				    cmd->name, "unknown argument %s", q));
 			}
 			a->verbose = 1;
+			break;
+		case 'g':
+			if (parse_group(call, *argv) != FSMC_OK)
+				return (call->res->status);
 			break;
 		}
 		argv++;

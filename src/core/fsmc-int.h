@@ -179,6 +179,7 @@ struct fsmc_args {
 	uint32_t flags;
 	uint32_t offset;
 	int verbose;
+	const char *group; /* of stats */
 };
 
 enum fsmc_op {
@@ -197,7 +198,11 @@ enum fsmc_op {
 	FSMC_TOUCH,
 	FSMC_WHERE,
 	FSMC_KEYS,
-	FSMC_HEALTH
+	FSMC_HEALTH,
+	FSMC_STATS,
+	FSMC_SLABS,
+	FSMC_TOP,
+	FSMC_LATENCY
 };
 
 struct fsmc_call;
@@ -390,8 +395,8 @@ enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
 
 /*
- * cmd-status.c, shared with cmd-flush.c and health.c: how a server
- * failed, the statistics of one, and the servers that failed.
+ * cmd-status.c, shared with cmd-flush.c, health.c and cmd-views.c: how
+ * a server failed, the statistics of one, and the servers that failed.
  */
 struct fsmc_failures {
 	int count;
@@ -405,6 +410,7 @@ enum fsmc_status fsmc_one_server_failed(struct fsmc *, struct fsmc_conn *,
 enum fsmc_status fsmc_list_servers(struct fsmc_call *);
 enum fsmc_status fsmc_server_stats(struct fsmc_call *, uint32_t,
     struct fsmc_server *, long long *, struct fsmc_failures *);
+int fsmc_server_add_stat(struct fsmc_server *, const struct fsmc_stat_line *);
 void fsmc_server_drop_stats(struct fsmc_server *);
 enum fsmc_status fsmc_failures_result(
     struct fsmc_call *, const struct fsmc_failures *);
@@ -415,5 +421,11 @@ enum fsmc_status cmd_keys(struct fsmc_call *);
 /* health.c */
 enum fsmc_status cmd_health(struct fsmc_call *);
 void fsmc_health_clear(struct fsmc_result *);
+
+/* cmd-views.c */
+enum fsmc_status cmd_stats(struct fsmc_call *);
+enum fsmc_status cmd_slabs(struct fsmc_call *);
+enum fsmc_status cmd_top(struct fsmc_call *);
+enum fsmc_status cmd_latency(struct fsmc_call *);
 
 #endif

@@ -28,7 +28,7 @@ fsmc_open(
 	}
 	fc->cancel_fd = -1;
 	fc->health_warn.hit = fc->health_warn.evictions =
-	    fc->health_warn.memory = -1;
+	    fc->health_warn.memory = fc->health_warn.latency = -1;
 	fc->health_crit = fc->health_warn;
 	if (opts->health_warn != NULL)
 		fc->health_warn = *opts->health_warn;
@@ -89,6 +89,7 @@ fsmc_result_clear(struct fsmc_result *res)
 			free(res->servers[i].stats[j].value);
 		}
 		free(res->servers[i].stats);
+		free(res->servers[i].slabs);
 		free(res->servers[i].host);
 	}
 	free(res->servers);

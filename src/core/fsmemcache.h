@@ -36,7 +36,11 @@ enum fsmc_reply {
 	FSMC_REPLY_STATUS,   /* library version and server list */
 	FSMC_REPLY_TEXT,     /* a line of text (value), then "\n" */
 	FSMC_REPLY_KEYS,     /* one key a line */
-	FSMC_REPLY_HEALTH    /* a monitoring verdict and figures */
+	FSMC_REPLY_HEALTH,   /* a monitoring verdict and figures */
+	FSMC_REPLY_STATS,    /* each server's statistics of a group */
+	FSMC_REPLY_SLABS,    /* each server's slab classes */
+	FSMC_REPLY_TOP,	     /* each server's statistics, timed, for rates */
+	FSMC_REPLY_LATENCY   /* each server's round trip */
 };
 
 /* The verdicts of health, numbered as monitoring plugins exit. */
@@ -52,6 +56,7 @@ struct fsmc_health_limits {
 	double hit;	  /* hit ratio, percent: below is bad */
 	double evictions; /* per second over the interval: above is bad */
 	double memory;	  /* percent of the memory limit taken: above is bad */
+	double latency;	  /* response, milliseconds: above is bad */
 };
 
 /* What health measured of one server; -1 where it could not. */
@@ -92,13 +97,50 @@ struct fsmc_key {
 	size_t nservers;
 };
 
+/*
+ * A slab class of a server, from "stats slabs" and "stats items", as
+ * memcached-tool's display shows it; id 0 for a server's total.
+ */
+struct fsmc_slab {
+	unsigned int id;
+	unsigned long long chunk_size; /* bytes: the largest item it holds */
+	unsigned long long pages;      /* of a megabyte, by default */
+	unsigned long long chunks, used_chunks;
+	unsigned long long items;
+	unsigned long long age;		 /* seconds: its oldest item's */
+	unsigned long long evicted;	 /* since the server started */
+	unsigned long long evicted_time; /* seconds the last evicted item had
+					    not been used */
+	unsigned long long oom;		 /* stores refused for want of memory */
+	int full;			 /* every chunk used */
+};
+
 struct fsmc_server {
 	char *host; /* as configured; a socket path for UNIX sockets */
 	unsigned int port;
-	const char *error; /* status verbose, keys: why it gave no reply */
-	enum fsmc_status status; /* keys: how its listing failed, or OK */
+	const char *error;	 /* why it gave no reply */
+	enum fsmc_status status; /* keys, views: how it failed, or OK */
 	struct fsmc_stat *stats;
 	size_t nstats;
+	struct fsmc_slab *slabs; /* slabs: the classes that have pages */
+	size_t nslabs;
+	int64_t when_us; /* top: when its statistics came, monotonic */
+	int64_t rtt_us;	 /* latency: the round trip of "version" */
+};
+
+/*
+ * What top shows of a server: rates over the time between two samples,
+ * or since the server started, and its gauges; -1 where not known.
+ */
+struct fsmc_rates {
+	double seconds;		    /* the time the rates are over */
+	double gets, sets;	    /* per second */
+	double hit;		    /* percent of the gets that hit */
+	double evictions;	    /* per second */
+	double bytes_in, bytes_out; /* per second, read and written */
+	double connections;	    /* open now */
+	double bytes, limit;	    /* the items' memory, and the limit */
+	double memory;		    /* bytes, percent of limit */
 };
 
 /*
@@ -118,7 +160,8 @@ struct fsmc_result {
 	uint64_t number; /* increment, decrement */
 	int verbose;	 /* status verbose */
 	const char *libversion;
-	struct fsmc_server *servers; /* status, health, keys */
+	const char *group;	     /* stats: NULL for the general ones */
+	struct fsmc_server *servers; /* status, health, keys, views */
 	size_t nservers;
 	struct fsmc_key *keys; /* keys */
 	size_t nkeys;
@@ -191,6 +234,9 @@ const char *fsmc_address(const char *, unsigned int, char *, size_t);
 const char *fsmc_stat(const struct fsmc_server *, const char *);
 int fsmc_health_limits_parse(
     const char *, struct fsmc_health_limits *, char *, size_t);
+void fsmc_slabs_total(const struct fsmc_server *, struct fsmc_slab *);
+int fsmc_rates(const struct fsmc_server *, const struct fsmc_server *,
+    struct fsmc_rates *);
 
 /* The tokenizer of FreeSWITCH API lines, exposed for tests and front ends. */
 #define FSMC_MAX_TOKENS 5

@@ -42,9 +42,10 @@ stat_number(const struct fsmc_server *srv, const char *name)
 }
 
 /*
- * Parse "hit=80,evictions=10,memory=90" into l: a hit ratio (%) below,
- * or evictions per second or memory taken (%) above, is bad.  Those not
- * named are not checked.  Returns 0, or -1 with a message in why.
+ * Parse "hit=80,evictions=10,memory=90,latency=200" into l: a hit ratio
+ * (%) below, or evictions per second, memory taken (%) or a response
+ * (ms) above, is bad.  Those not named are not checked.  Returns 0, or
+ * -1 with a message in why.
  */
 int
 fsmc_health_limits_parse(
@@ -53,7 +54,7 @@ fsmc_health_limits_parse(
 	char *copy, *item, *save = NULL, *eq, *end;
 	double v;
 
-	l->hit = l->evictions = l->memory = -1;
+	l->hit = l->evictions = l->memory = l->latency = -1;
 	if ((copy = strdup(spec)) == NULL) {
 		snprintf(why, len, "out of memory");
 		return (-1);
@@ -76,6 +77,8 @@ fsmc_health_limits_parse(
 			l->evictions = v;
 		else if (strcmp(item, "memory") == 0 && v <= 100)
 			l->memory = v;
+		else if (strcmp(item, "latency") == 0)
+			l->latency = v;
 		else
 			goto bad;
 	}
@@ -84,7 +87,7 @@ fsmc_health_limits_parse(
 bad:
 	snprintf(why, len,
 	    "bad threshold in '%s' (hit=PERCENT, evictions=PER_SECOND, "
-	    "memory=PERCENT)",
+	    "memory=PERCENT, latency=MS)",
 	    spec);
 	free(copy);
 	return (-1);
@@ -273,6 +276,10 @@ judge_server(struct judge *j, const char *label,
 	    FSMC_VERDICT_OK)
 		problem(j, v, "%s memory %.1f%% above %g%%", label, f->memory,
 		    limit);
+	if ((v = crossed(f->response * 1000, w->latency, c->latency, 0,
+		 &limit)) != FSMC_VERDICT_OK)
+		problem(j, v, "%s response %.2f ms above %g ms", label,
+		    f->response * 1000, limit);
 }
 
 /* The verdict on every server, into h. */

@@ -175,8 +175,13 @@ perf_server(struct out *o, const struct fsmc_server *srv,
 		max[0] = '\0';
 	perf(o, address, "connections", "%s;;;0%s",
 	    figure(v, sizeof v, (double)f->connections, 0, ""), max);
-	perf(o, address, "time", "%s;;;0",
-	    figure(v, sizeof v, f->response, 6, "s"));
+	/* Limits in milliseconds, the figure in seconds. */
+	perf(o, address, "time", "%s;%s;%s;0",
+	    figure(v, sizeof v, f->response, 6, "s"),
+	    perf_range(w, sizeof w,
+		h->warn.latency < 0 ? -1 : h->warn.latency / 1000, 0),
+	    perf_range(c, sizeof c,
+		h->crit.latency < 0 ? -1 : h->crit.latency / 1000, 0));
 }
 
 /* A statistic as the server gave it, or "?". */
@@ -286,6 +291,164 @@ render_keys(struct out *o, const struct fsmc_result *res)
 }
 
 /*
+ * A view that some server could not give says so first, as a key
+ * listing does.
+ */
+static void
+render_view_error(struct out *o, const struct fsmc_result *res)
+{
+	if (res->status != FSMC_OK)
+		putf(o, FSMC_STREAM_ERROR, "-ERR %s\n",
+		    res->errtext != NULL ? res->errtext : "");
+}
+
+/* stats: "SERVER NAME VALUE" lines, server after server. */
+static void
+render_stats(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i, j;
+
+	render_view_error(o, res);
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		fsmc_address(srv->host, srv->port, addr, sizeof addr);
+		/* Pieces, not putf(): a value may be longer than its buffer. */
+		for (j = 0; j < srv->nstats; j++) {
+			put(o, FSMC_STREAM_REPLY, addr, strlen(addr));
+			put(o, FSMC_STREAM_REPLY, " ", 1);
+			put(o, FSMC_STREAM_REPLY, srv->stats[j].name,
+			    strlen(srv->stats[j].name));
+			put(o, FSMC_STREAM_REPLY, " ", 1);
+			put(o, FSMC_STREAM_REPLY, srv->stats[j].value,
+			    strlen(srv->stats[j].value));
+			put(o, FSMC_STREAM_REPLY, "\n", 1);
+		}
+	}
+}
+
+/*
+ * A line of slabs: server, class (or "total"), item size, pages, items,
+ * age, evicted, evicted time, out of memory, full, and "evicting" for a
+ * class that has evicted.
+ */
+static void
+render_slab(struct out *o, const char *addr, const struct fsmc_slab *s)
+{
+	char id[24] = "total", size[24] = "-", etime[24] = "-";
+
+	if (s->id != 0) {
+		snprintf(id, sizeof id, "%u", s->id);
+		snprintf(size, sizeof size, "%llu", s->chunk_size);
+		snprintf(etime, sizeof etime, "%llu", s->evicted_time);
+	}
+	putf(o, FSMC_STREAM_REPLY,
+	    "%s %s %s %llu %llu %llu %llu %s %llu %s %s\n", addr, id, size,
+	    s->pages, s->items, s->age, s->evicted, etime, s->oom,
+	    s->id == 0	? "-" :
+		s->full ? "yes" :
+			  "no",
+	    s->evicted > 0 ? "evicting" : "-");
+}
+
+/*
+ * slabs: each server's classes and their total, then with more than one
+ * server the pool's total, as server "all".
+ */
+static void
+render_slabs(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	struct fsmc_slab t, all;
+	char addr[300];
+	size_t i, j;
+
+	render_view_error(o, res);
+	memset(&all, 0, sizeof all);
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		if (srv->error != NULL)
+			continue;
+		fsmc_address(srv->host, srv->port, addr, sizeof addr);
+		for (j = 0; j < srv->nslabs; j++)
+			render_slab(o, addr, &srv->slabs[j]);
+		fsmc_slabs_total(srv, &t);
+		render_slab(o, addr, &t);
+		all.pages += t.pages;
+		all.items += t.items;
+		all.evicted += t.evicted;
+		all.oom += t.oom;
+		if (t.age > all.age)
+			all.age = t.age;
+	}
+	if (res->nservers > 1)
+		render_slab(o, "all", &all);
+}
+
+/* A figure of a view, or "-" when it is not known. */
+static const char *
+view_figure(char *buf, size_t len, double v, int decimals)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.*f", decimals, v);
+	return (buf);
+}
+
+/*
+ * top from one sample, which is all a single command has: each server's
+ * rates since it started, "SERVER GETS/S SETS/S HIT% EVICTIONS/S IN/S
+ * OUT/S CONNECTIONS BYTES MEMORY%".
+ */
+static void
+render_top(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	struct fsmc_rates r;
+	char addr[300], f[10][32];
+	size_t i;
+
+	render_view_error(o, res);
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		if (fsmc_rates(NULL, srv, &r) != 0)
+			continue;
+		putf(o, FSMC_STREAM_REPLY, "%s %s %s %s %s %s %s %s %s %s\n",
+		    fsmc_address(srv->host, srv->port, addr, sizeof addr),
+		    view_figure(f[0], sizeof f[0], r.gets, 1),
+		    view_figure(f[1], sizeof f[1], r.sets, 1),
+		    view_figure(f[2], sizeof f[2], r.hit, 1),
+		    view_figure(f[3], sizeof f[3], r.evictions, 1),
+		    view_figure(f[4], sizeof f[4], r.bytes_in, 0),
+		    view_figure(f[5], sizeof f[5], r.bytes_out, 0),
+		    view_figure(f[6], sizeof f[6], r.connections, 0),
+		    view_figure(f[7], sizeof f[7], r.bytes, 0),
+		    view_figure(f[8], sizeof f[8], r.memory, 1));
+	}
+}
+
+/* latency from one sample: "SERVER MILLISECONDS" lines. */
+static void
+render_latency(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i;
+
+	render_view_error(o, res);
+	for (i = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		if (srv->error == NULL)
+			putf(o, FSMC_STREAM_REPLY, "%s %.3f\n",
+			    fsmc_address(
+				srv->host, srv->port, addr, sizeof addr),
+			    (double)srv->rtt_us / 1000);
+	}
+}
+
+/*
  * Write the reply to a result through write(ctx, stream, bytes, len):
  * FSMC_STREAM_REPLY for the reply proper, FSMC_STREAM_ERROR for "-ERR"
  * lines and usage.  FreeSWITCH writes both to the API stream; the
@@ -312,6 +475,24 @@ fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 	if (res->reply == FSMC_REPLY_KEYS) {
 		render_keys(&o, res);
 		return (o.failed ? -1 : 0);
+	}
+	if (res->servers != NULL) {
+		switch (res->reply) {
+		case FSMC_REPLY_STATS:
+			render_stats(&o, res);
+			return (o.failed ? -1 : 0);
+		case FSMC_REPLY_SLABS:
+			render_slabs(&o, res);
+			return (o.failed ? -1 : 0);
+		case FSMC_REPLY_TOP:
+			render_top(&o, res);
+			return (o.failed ? -1 : 0);
+		case FSMC_REPLY_LATENCY:
+			render_latency(&o, res);
+			return (o.failed ? -1 : 0);
+		default:
+			break;
+		}
 	}
 	if (res->status != FSMC_OK) {
 		putf(&o, FSMC_STREAM_ERROR, "-ERR %s\n",
