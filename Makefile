@@ -31,7 +31,9 @@ LDLIBS+=	-Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
-CLI_LDLIBS=	$(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
+# libedit is loaded by the prompt when it opens (dlopen), not linked: a
+# single command maps no line-editing library.  Its headers only here.
+CLI_LDLIBS=	-ldl
 TEST_PROGS=	tests/split-words tests/threads tests/render-test \
 		tests/value-max
 # The FreeSWITCH module: headers from FREESWITCH_INCLUDE (one or more
