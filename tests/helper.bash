@@ -167,3 +167,31 @@ memcache <health>
 memcache <stats> [group]
 memcache <slabs|top|latency>\n\n'
 
+# A server of the test's own, with nothing in it, and a configuration
+# naming it; extra arguments go to memcached.  Sets MC_PORT, MC_PID and
+# FSMC_CFG.
+own_server() {
+	mc_spawn "$@"
+	FSMC_CFG=$BATS_TEST_TMPDIR/own-$MC_PORT.cfg
+	printf 'servers = "127.0.0.1:%d";\n' "$MC_PORT" >"$FSMC_CFG"
+}
+
+# A free port, as dead_port finds one, but without waiting the second
+# memcached takes to shut down on SIGTERM.
+free_port() {
+	mc_spawn
+	kill -KILL "$MC_PID"
+	mc_kill "$MC_PID"
+	echo "$MC_PORT"
+}
+
+# A configuration with a dead server first and the current server second.
+# Sets DEAD_PORT and FSMC_CFG.
+dead_first() {
+	local live=$MC_PORT
+	DEAD_PORT=$(free_port)
+	MC_PORT=$live
+	FSMC_CFG=$BATS_TEST_TMPDIR/dead-first.cfg
+	printf 'servers = "127.0.0.1:%d, 127.0.0.1:%d";\n' \
+	    "$DEAD_PORT" "$MC_PORT" >"$FSMC_CFG"
+}
