@@ -48,6 +48,19 @@ profiles_cfg() {
 	[ "$output" = "add append decrement delete flush get getflags health increment keys prepend replace set status touch where" ]
 }
 
+@test "the options of keys are completed after it, and nothing else after a command" {
+	run -0 complete_words fsmemcache keys -
+	[ "$output" = "--big -l" ]
+	run -0 complete_words fsmemcache -c /dev/null KEYS -l --b
+	[ "$output" = "--big" ]
+	run -0 complete_words fsmemcache keys --big ''
+	[ "$output" = "" ]
+	run -0 complete_words fsmemcache keys --big -
+	[ "$output" = "" ]
+	run -0 complete_words fsmemcache 'ke[y' -
+	[ "$output" = "" ]
+}
+
 @test "the command is completed after options and their values" {
 	run -0 complete_words fsmemcache -q -c /dev/null -r 3 --warn hit=5 he
 	[ "$output" = "health" ]

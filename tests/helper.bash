@@ -162,6 +162,6 @@ memcache <status> [verbose]
 memcache <append|prepend> <key> <value>
 memcache <touch> <key> <expiration>
 memcache <where> <key>
-memcache <keys> [prefix]
+memcache <keys> [-l] [--big count] [pattern]
 memcache <health>\n\n'
 

@@ -168,7 +168,7 @@ test_errors(void)
 	    "memcache <append|prepend> <key> <value>\n"
 	    "memcache <touch> <key> <expiration>\n"
 	    "memcache <where> <key>\n"
-	    "memcache <keys> [prefix]\n"
+	    "memcache <keys> [-l] [--big count] [pattern]\n"
 	    "memcache <health>\n"
 	    "\n");
 }
@@ -251,6 +251,58 @@ test_keys(void)
 	    sizeof "-ERR SOME ERRORS WERE REPORTED\n" - 1);
 }
 
+/* keys -l and --big: the servers' column. */
+static void
+test_key_servers(void)
+{
+	char one[] = "user:1", two[] = "user:2", h1[] = "10.0.0.1",
+	     h2[] = "/run/mc.sock";
+	uint32_t both[] = { 0, 1 }, second[] = { 1 }, first[] = { 0 };
+	struct fsmc_server servers[2];
+	struct fsmc_key keys[3];
+	struct fsmc_result res;
+	size_t top[] = { 2, 0 };
+
+	memset(servers, 0, sizeof servers);
+	servers[0].host = h1;
+	servers[0].port = 11211;
+	servers[1].host = h2;
+	memset(keys, 0, sizeof keys);
+	keys[0].name = one;
+	keys[0].len = strlen(one);
+	keys[0].servers = both;
+	keys[0].nservers = 2;
+	keys[0].size = 70;
+	keys[1].name = two;
+	keys[1].len = strlen(two);
+	keys[1].servers = second;
+	keys[1].nservers = 1;
+	keys[1].size = 90;
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_KEYS;
+	res.servers = servers;
+	res.nservers = 2;
+	res.keys = keys;
+	res.nkeys = 2;
+	res.servers_column = 1;
+	EXPECT("keys -l, one key on two servers", &res,
+	    "10.0.0.1:11211,/run/mc.sock user:1\n/run/mc.sock user:2\n", "");
+	keys[0].servers = first;
+	keys[0].nservers = 1;
+	keys[2] = keys[1];
+	keys[2].size = 100;
+	keys[1].servers = second;
+	res.nkeys = 3;
+	res.servers_column = 0;
+	res.big = 2;
+	res.top = top;
+	res.ntop = 2;
+	EXPECT("keys --big 2", &res,
+	    "10.0.0.1:11211 70 user:1\n/run/mc.sock 90 user:2\n"
+	    "/run/mc.sock 100 user:2\nall 100 user:2\nall 70 user:1\n",
+	    "");
+}
+
 int
 main(void)
 {
@@ -258,6 +310,7 @@ main(void)
 	test_errors();
 	test_status();
 	test_keys();
+	test_key_servers();
 	printf("%d passed, %d failed\n", passed, failed);
 	return (failed != 0);
 }

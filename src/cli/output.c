@@ -117,35 +117,38 @@ json_status(const struct fsmc_result *res)
 	putchar(']');
 }
 
-/*
- * Each key once, with the servers that hold it, and each server whose
- * listing failed as a record of its own: the keys are then not all.
- */
+/* A key of a listing, with the servers that hold it. */
 static void
-json_keys(const struct fsmc_result *res)
+json_key(const struct fsmc_result *res, const struct fsmc_key *k)
 {
 	const struct fsmc_server *srv;
-	const struct fsmc_key *k;
 	char addr[300];
-	size_t i, j, n = 0;
+	size_t j;
 
-	fputs(",\"keys\":[", stdout);
-	for (i = 0; i < res->nkeys; i++) {
-		k = &res->keys[i];
-		printf("%s{\"exp\":%lld,\"size\":%llu", i > 0 ? "," : "",
-		    k->exp, k->size);
-		json_value(stdout, "key", k->name, k->len);
-		fputs(",\"servers\":[", stdout);
-		for (j = 0; j < k->nservers; j++) {
-			srv = &res->servers[k->servers[j]];
-			if (j > 0)
-				putchar(',');
-			json_cstring(stdout,
-			    fsmc_address(
-				srv->host, srv->port, addr, sizeof addr));
-		}
-		fputs("]}", stdout);
+	printf("{\"exp\":%lld,\"size\":%llu", k->exp, k->size);
+	json_value(stdout, "key", k->name, k->len);
+	fputs(",\"servers\":[", stdout);
+	for (j = 0; j < k->nservers; j++) {
+		srv = &res->servers[k->servers[j]];
+		if (j > 0)
+			putchar(',');
+		json_cstring(stdout,
+		    fsmc_address(srv->host, srv->port, addr, sizeof addr));
 	}
+	fputs("]}", stdout);
+}
+
+/*
+ * Each server whose listing failed, as a record of its own: the keys
+ * are then not all.  Closes the list before it.
+ */
+static void
+json_failures(const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i, n = 0;
+
 	fputs("],\"failures\":[", stdout);
 	for (i = 0; i < res->nservers; i++) {
 		srv = &res->servers[i];
@@ -160,6 +163,58 @@ json_keys(const struct fsmc_result *res)
 		putchar('}');
 	}
 	putchar(']');
+}
+
+/*
+ * keys --big: the largest of all as "keys", and each server's largest
+ * under "by_server".
+ */
+static void
+json_big(const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i, j;
+
+	for (i = 0; i < res->ntop; i++) {
+		if (i > 0)
+			putchar(',');
+		json_key(res, &res->keys[res->top[i]]);
+	}
+	fputs("],\"by_server\":[", stdout);
+	for (i = j = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		fputs(i > 0 ? ",{\"server\":" : "{\"server\":", stdout);
+		json_cstring(stdout,
+		    fsmc_address(srv->host, srv->port, addr, sizeof addr));
+		fputs(",\"keys\":[", stdout);
+		for (; j < res->nkeys && res->keys[j].servers[0] == i; j++) {
+			if (j > 0 && res->keys[j - 1].servers[0] == i)
+				putchar(',');
+			json_key(res, &res->keys[j]);
+		}
+		fputs("]}", stdout);
+	}
+}
+
+/*
+ * Each key once, with the servers that hold it, or with --big the
+ * largest; then the servers that failed.
+ */
+static void
+json_keys(const struct fsmc_result *res)
+{
+	size_t i;
+
+	fputs(",\"keys\":[", stdout);
+	if (res->big > 0)
+		json_big(res);
+	for (i = 0; res->big == 0 && i < res->nkeys; i++) {
+		if (i > 0)
+			putchar(',');
+		json_key(res, &res->keys[i]);
+	}
+	json_failures(res);
 }
 
 /*

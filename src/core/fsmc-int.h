@@ -173,6 +173,8 @@ struct fsmc_args {
 	uint32_t flags;
 	uint32_t offset;
 	int verbose;
+	int servers_column; /* keys -l */
+	size_t big;	    /* keys --big */
 };
 
 enum fsmc_op {
@@ -388,5 +390,30 @@ enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);
 enum fsmc_status cmd_health(struct fsmc_call *);
+
+/*
+ * cmd-keys.c: a server's keys, one at a time,
+ * from lru_crawler metadump on a text connection of its own.
+ */
+struct fsmc_metadump {
+	struct fsmc_conn c;
+	const struct fsmc_settings *st;
+	const char *pattern; /* a prefix, or a glob of the whole key */
+	size_t patlen;
+	int glob;
+	int64_t deadline; /* of the whole dump */
+	int lru;	  /* the server cannot walk its hash table */
+	size_t lines, listed;
+	int tries;
+	const char *why; /* why it failed */
+	char detail[256];
+};
+
+int fsmc_metadump_open(
+    struct fsmc_metadump *, struct fsmc *, size_t, const char *, size_t);
+int fsmc_metadump_next(struct fsmc_metadump *, char **, size_t *, long long *,
+    unsigned long long *);
+void fsmc_metadump_close(struct fsmc_metadump *);
+enum fsmc_status fsmc_servers_copy(struct fsmc_call *);
 
 #endif

@@ -94,6 +94,12 @@ struct fsmc_result {
 	/* One human line when the command is valid but may not do what was
 	 * meant (an expiration already past), else empty. */
 	char warning[256];
+	int servers_column; /* keys -l */
+	size_t big;	    /* keys --big N: keys holds each server's N
+			       largest, server by server, largest first */
+	size_t *top;	    /* keys --big: the N largest of all, as indexes
+			       in keys, largest first */
+	size_t ntop;
 };
 
 /*

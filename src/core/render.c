@@ -87,18 +87,65 @@ render_status(struct out *o, const struct fsmc_result *res)
  * line to standard error, apart from the keys.  No key holds a space,
  * so the line cannot be taken for one.
  */
+static void render_big(struct out *, const struct fsmc_result *);
+
 static void
 render_keys(struct out *o, const struct fsmc_result *res)
 {
-	size_t i;
+	const struct fsmc_key *k;
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i, j;
 
 	if (res->status != FSMC_OK)
 		putf(o, FSMC_STREAM_ERROR, "-ERR %s\n",
 		    res->errtext != NULL ? res->errtext : "");
+	if (res->big > 0) {
+		render_big(o, res);
+		return;
+	}
 	for (i = 0; i < res->nkeys; i++) {
-		put(o, FSMC_STREAM_REPLY, res->keys[i].name, res->keys[i].len);
+		k = &res->keys[i];
+		for (j = 0; res->servers_column && j < k->nservers; j++) {
+			srv = &res->servers[k->servers[j]];
+			putf(o, FSMC_STREAM_REPLY, "%s%s",
+			    fsmc_address(
+				srv->host, srv->port, addr, sizeof addr),
+			    j + 1 < k->nservers ? "," : " ");
+		}
+		put(o, FSMC_STREAM_REPLY, k->name, k->len);
 		put(o, FSMC_STREAM_REPLY, "\n", 1);
 	}
+}
+
+/* One key of a --big list: where, its size, the key. */
+static void
+render_big_key(struct out *o, const char *where, const struct fsmc_key *k)
+{
+	putf(o, FSMC_STREAM_REPLY, "%s %llu ", where, k->size);
+	put(o, FSMC_STREAM_REPLY, k->name, k->len);
+	put(o, FSMC_STREAM_REPLY, "\n", 1);
+}
+
+/*
+ * keys --big: each server's largest keys, "SERVER SIZE KEY", then the
+ * largest of all, "all SIZE KEY".
+ */
+static void
+render_big(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i;
+
+	for (i = 0; i < res->nkeys; i++) {
+		srv = &res->servers[res->keys[i].servers[0]];
+		render_big_key(o,
+		    fsmc_address(srv->host, srv->port, addr, sizeof addr),
+		    &res->keys[i]);
+	}
+	for (i = 0; i < res->ntop; i++)
+		render_big_key(o, "all", &res->keys[res->top[i]]);
 }
 
 /*
