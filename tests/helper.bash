@@ -163,5 +163,6 @@ memcache <append|prepend> <key> <value>
 memcache <touch> <key> <expiration>
 memcache <where> <key>
 memcache <keys> [-l] [--big count] [pattern]
+memcache <inspect|ttl> <key>
 memcache <health>\n\n'
 

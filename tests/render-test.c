@@ -169,6 +169,7 @@ test_errors(void)
 	    "memcache <touch> <key> <expiration>\n"
 	    "memcache <where> <key>\n"
 	    "memcache <keys> [-l] [--big count] [pattern]\n"
+	    "memcache <inspect|ttl> <key>\n"
 	    "memcache <health>\n"
 	    "\n");
 }
@@ -303,6 +304,57 @@ test_key_servers(void)
 	    "");
 }
 
+static void
+test_inspect(void)
+{
+	char key[] = "user:1", host[] = "127.0.0.1";
+	struct fsmc_server server;
+	struct fsmc_result res;
+
+	memset(&server, 0, sizeof server);
+	server.host = host;
+	server.port = 11211;
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_INSPECT;
+	res.key = key;
+	res.keylen = strlen(key);
+	res.servers = &server;
+	res.nservers = 1;
+	res.meta.known = 0xff;
+	res.meta.ttl = 3597;
+	res.meta.last_access = 12;
+	res.meta.size = 11;
+	res.meta.flags = 0x1f;
+	res.meta.cas = 18446744073709551615ULL;
+	res.meta.slab_class = 1;
+	res.meta.item_size = 72;
+	EXPECT("inspect", &res,
+	    "key: user:1\nserver: 127.0.0.1:11211\nttl: 3597\nsize: 11\n"
+	    "flags: 1f\ncas: 18446744073709551615\nfetched: no\n"
+	    "last_access: 12\nslab_class: 1\nitem_size: 72\n",
+	    "");
+	res.meta.known = FSMC_META_SIZE | FSMC_META_FLAGS | FSMC_META_CAS;
+	EXPECT("inspect, a server without meta commands", &res,
+	    "key: user:1\nserver: 127.0.0.1:11211\nsize: 11\nflags: 1f\n"
+	    "cas: 18446744073709551615\n",
+	    "");
+	res.meta.known = 0xff;
+	res.meta.ttl = -1;
+	res.meta.fetched = 1;
+	EXPECT("inspect, a key that never expires", &res,
+	    "key: user:1\nserver: 127.0.0.1:11211\nttl: never\nsize: 11\n"
+	    "flags: 1f\ncas: 18446744073709551615\nfetched: yes\n"
+	    "last_access: 12\nslab_class: 1\nitem_size: 72\n",
+	    "");
+	res.reply = FSMC_REPLY_TTL;
+	EXPECT("ttl of a key that never expires", &res, "-1\n", "");
+	res.meta.ttl = 0;
+	EXPECT("ttl 0", &res, "0\n", "");
+	res.status = FSMC_NOTFOUND;
+	res.errtext = "NOT FOUND";
+	EXPECT("ttl of a missing key", &res, "", "-ERR NOT FOUND\n");
+}
+
 int
 main(void)
 {
@@ -311,6 +363,7 @@ main(void)
 	test_status();
 	test_keys();
 	test_key_servers();
+	test_inspect();
 	printf("%d passed, %d failed\n", passed, failed);
 	return (failed != 0);
 }

@@ -217,6 +217,41 @@ json_keys(const struct fsmc_result *res)
 	json_failures(res);
 }
 
+/* inspect and ttl: what the server told, and only that. */
+static void
+json_meta(const struct fsmc_result *res)
+{
+	const struct fsmc_meta *m = &res->meta;
+	char addr[300];
+
+	if (res->nservers > 0) {
+		fputs(",\"server\":", stdout);
+		json_cstring(stdout,
+		    fsmc_address(res->servers[0].host, res->servers[0].port,
+			addr, sizeof addr));
+	}
+	if (res->status != FSMC_OK)
+		return;
+	if (m->known & FSMC_META_TTL)
+		printf(",\"ttl\":%lld", m->ttl < 0 ? -1LL : m->ttl);
+	if (res->reply == FSMC_REPLY_TTL)
+		return;
+	if (m->known & FSMC_META_SIZE)
+		printf(",\"size\":%llu", m->size);
+	if (m->known & FSMC_META_FLAGS)
+		printf(",\"flags\":\"%" PRIx32 "\"", m->flags);
+	if (m->known & FSMC_META_CAS)
+		printf(",\"cas\":\"%" PRIu64 "\"", m->cas);
+	if (m->known & FSMC_META_FETCHED)
+		printf(",\"fetched\":%s", m->fetched ? "true" : "false");
+	if (m->known & FSMC_META_ACCESS)
+		printf(",\"last_access\":%llu", m->last_access);
+	if (m->known & FSMC_META_CLASS)
+		printf(",\"slab_class\":%u", m->slab_class);
+	if (m->known & FSMC_META_ITEM_SIZE)
+		printf(",\"item_size\":%llu", m->item_size);
+}
+
 /*
  * One JSON object on one line: what ran, how it went and what it gave.
  * Counters are strings, as they may pass 2^53.
@@ -260,6 +295,8 @@ output_json(
 		json_status(res);
 	if (res->reply == FSMC_REPLY_KEYS)
 		json_keys(res);
+	if (res->reply == FSMC_REPLY_INSPECT || res->reply == FSMC_REPLY_TTL)
+		json_meta(res);
 	if (res->errtext != NULL && res->status != FSMC_OK) {
 		fputs(",\"error\":", stdout);
 		json_cstring(stdout, res->errtext);

@@ -56,6 +56,8 @@ const struct fsmc_cmd fsmc_cmds[] = {
 	{ "touch",	FSMC_TOUCH,	"ke",	2, FSMC_REPLY_OK,	1, cmd_touch },
 	{ "where",	FSMC_WHERE,	"k",	1, FSMC_REPLY_TEXT,	1, cmd_where },
 	{ "keys",	FSMC_KEYS,	"LBp",	0, FSMC_REPLY_KEYS,	1, cmd_keys },
+	{ "inspect",	FSMC_INSPECT,	"k",	1, FSMC_REPLY_INSPECT,	1, cmd_inspect },
+	{ "ttl",	FSMC_TTL,	"k",	1, FSMC_REPLY_TTL,	1, cmd_inspect },
 	{ "health",	FSMC_HEALTH,	"",	0, FSMC_REPLY_HEALTH,	1, cmd_health },
 	{ .name = NULL }
 };

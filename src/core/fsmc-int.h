@@ -134,6 +134,7 @@ struct fsmc_response {
 	size_t valuelen;
 	uint32_t flags;
 	uint64_t number;
+	uint64_t cas; /* gets */
 };
 
 /* One statistic of a stats reply; body is the engine's. */
@@ -193,7 +194,9 @@ enum fsmc_op {
 	FSMC_TOUCH,
 	FSMC_WHERE,
 	FSMC_KEYS,
-	FSMC_HEALTH
+	FSMC_HEALTH,
+	FSMC_INSPECT,
+	FSMC_TTL
 };
 
 struct fsmc_call;
@@ -272,6 +275,10 @@ memcached_return_t fsmc_wire_value(struct fsmc_conn *, int64_t,
     struct fsmc_response *);
 memcached_return_t fsmc_wire_stat(
     struct fsmc_conn *, int64_t, size_t *, struct fsmc_stat_line *);
+int fsmc_wire_inspect(struct fsmc_conn *, const char *, size_t);
+memcached_return_t fsmc_wire_inspected(
+    struct fsmc_conn *, int64_t, const char *, size_t, struct fsmc_meta *);
+int fsmc_wire_gets(struct fsmc_conn *, const char *, size_t);
 
 /* sasl.c */
 memcached_return_t fsmc_sasl_auth(struct fsmc_conn *, int64_t);
@@ -390,6 +397,7 @@ enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);
 enum fsmc_status cmd_health(struct fsmc_call *);
+enum fsmc_status cmd_inspect(struct fsmc_call *);
 
 /*
  * cmd-keys.c: a server's keys, one at a time,

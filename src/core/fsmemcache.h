@@ -36,7 +36,9 @@ enum fsmc_reply {
 	FSMC_REPLY_STATUS,   /* library version and server list */
 	FSMC_REPLY_TEXT,     /* a line of text (value), then "\n" */
 	FSMC_REPLY_KEYS,     /* one key a line */
-	FSMC_REPLY_HEALTH    /* status verbose, which front ends judge */
+	FSMC_REPLY_HEALTH,   /* status verbose, which front ends judge */
+	FSMC_REPLY_INSPECT,  /* what the server knows of a key */
+	FSMC_REPLY_TTL	     /* a key's seconds left, -1 for never */
 };
 
 struct fsmc_stat {
@@ -56,6 +58,31 @@ struct fsmc_key {
 	unsigned long long size;
 	uint32_t *servers; /* indexes in the result's servers, in order */
 	size_t nservers;
+};
+
+/*
+ * What inspect and ttl learn of a key without fetching its value; known
+ * holds the FSMC_META_ bits of the fields the server told.
+ */
+#define FSMC_META_TTL 0x01
+#define FSMC_META_ACCESS 0x02
+#define FSMC_META_FETCHED 0x04
+#define FSMC_META_SIZE 0x08
+#define FSMC_META_FLAGS 0x10
+#define FSMC_META_CAS 0x20
+#define FSMC_META_CLASS 0x40
+#define FSMC_META_ITEM_SIZE 0x80
+
+struct fsmc_meta {
+	unsigned int known;
+	long long ttl;			/* seconds left, -1 for never */
+	unsigned long long last_access; /* seconds since */
+	int fetched;			/* read since it was stored */
+	unsigned long long size;	/* of the value */
+	uint32_t flags;
+	uint64_t cas;
+	unsigned int slab_class;
+	unsigned long long item_size; /* value, key and memcached's header */
 };
 
 struct fsmc_server {
@@ -100,6 +127,7 @@ struct fsmc_result {
 	size_t *top;	    /* keys --big: the N largest of all, as indexes
 			       in keys, largest first */
 	size_t ntop;
+	struct fsmc_meta meta; /* inspect, ttl */
 };
 
 /*

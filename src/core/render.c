@@ -149,6 +149,46 @@ render_big(struct out *o, const struct fsmc_result *res)
 }
 
 /*
+ * inspect: "NAME: VALUE" lines of what the server told; the fields of
+ * memcached's meta debug come last, as an older server may not tell
+ * them.
+ */
+static void
+render_inspect(struct out *o, const struct fsmc_result *res)
+{
+	const struct fsmc_meta *m = &res->meta;
+	char addr[300];
+
+	put(o, FSMC_STREAM_REPLY, "key: ", 5);
+	put(o, FSMC_STREAM_REPLY, res->key, res->keylen);
+	if (res->nservers > 0)
+		putf(o, FSMC_STREAM_REPLY, "\nserver: %s",
+		    fsmc_address(res->servers[0].host, res->servers[0].port,
+			addr, sizeof addr));
+	put(o, FSMC_STREAM_REPLY, "\n", 1);
+	if (m->known & FSMC_META_TTL && m->ttl < 0)
+		putf(o, FSMC_STREAM_REPLY, "ttl: never\n");
+	else if (m->known & FSMC_META_TTL)
+		putf(o, FSMC_STREAM_REPLY, "ttl: %lld\n", m->ttl);
+	if (m->known & FSMC_META_SIZE)
+		putf(o, FSMC_STREAM_REPLY, "size: %llu\n", m->size);
+	if (m->known & FSMC_META_FLAGS)
+		putf(o, FSMC_STREAM_REPLY, "flags: %" PRIx32 "\n", m->flags);
+	if (m->known & FSMC_META_CAS)
+		putf(o, FSMC_STREAM_REPLY, "cas: %" PRIu64 "\n", m->cas);
+	if (m->known & FSMC_META_FETCHED)
+		putf(o, FSMC_STREAM_REPLY, "fetched: %s\n",
+		    m->fetched ? "yes" : "no");
+	if (m->known & FSMC_META_ACCESS)
+		putf(o, FSMC_STREAM_REPLY, "last_access: %llu\n",
+		    m->last_access);
+	if (m->known & FSMC_META_CLASS)
+		putf(o, FSMC_STREAM_REPLY, "slab_class: %u\n", m->slab_class);
+	if (m->known & FSMC_META_ITEM_SIZE)
+		putf(o, FSMC_STREAM_REPLY, "item_size: %llu\n", m->item_size);
+}
+
+/*
  * Write the reply to a result through write(ctx, stream, bytes, len):
  * FSMC_STREAM_REPLY for the reply proper, FSMC_STREAM_ERROR for "-ERR"
  * lines and usage.  FreeSWITCH writes both to the API stream; the
@@ -195,6 +235,13 @@ fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 	case FSMC_REPLY_TEXT:
 		put(&o, FSMC_STREAM_REPLY, res->value, res->valuelen);
 		put(&o, FSMC_STREAM_REPLY, "\n", 1);
+		break;
+	case FSMC_REPLY_INSPECT:
+		render_inspect(&o, res);
+		break;
+	case FSMC_REPLY_TTL:
+		putf(&o, FSMC_STREAM_REPLY, "%lld\n",
+		    res->meta.ttl < 0 ? -1LL : res->meta.ttl);
 		break;
 	default:
 		break;
