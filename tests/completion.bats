@@ -45,7 +45,7 @@ profiles_cfg() {
 
 @test "every command is offered, the extensions too" {
 	run -0 complete_words fsmemcache ''
-	[ "$output" = "add append decrement delete flush get getflags health increment inspect keys prepend replace set status touch ttl where" ]
+	[ "$output" = "add append decrement delete dump flush get getflags health increment inspect keys prepend replace restore set status touch ttl where" ]
 }
 
 @test "the options of keys are completed after it, and nothing else after a command" {
@@ -56,6 +56,8 @@ profiles_cfg() {
 	run -0 complete_words fsmemcache keys --big ''
 	[ "$output" = "" ]
 	run -0 complete_words fsmemcache keys --big -
+	[ "$output" = "" ]
+	run -0 complete_words fsmemcache dump -
 	[ "$output" = "" ]
 	run -0 complete_words fsmemcache inspect -
 	[ "$output" = "" ]

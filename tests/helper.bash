@@ -164,5 +164,7 @@ memcache <touch> <key> <expiration>
 memcache <where> <key>
 memcache <keys> [-l] [--big count] [pattern]
 memcache <inspect|ttl> <key>
+memcache <dump> [pattern]
+memcache <restore>
 memcache <health>\n\n'
 

@@ -170,6 +170,8 @@ test_errors(void)
 	    "memcache <where> <key>\n"
 	    "memcache <keys> [-l] [--big count] [pattern]\n"
 	    "memcache <inspect|ttl> <key>\n"
+	    "memcache <dump> [pattern]\n"
+	    "memcache <restore>\n"
 	    "memcache <health>\n"
 	    "\n");
 }
@@ -355,6 +357,50 @@ test_inspect(void)
 	EXPECT("ttl of a missing key", &res, "", "-ERR NOT FOUND\n");
 }
 
+/* Dump's records: every byte of the value, the key escaped for -f. */
+static void
+test_records(void)
+{
+	struct fsmc_item item;
+	struct capture c;
+	size_t n = 0;
+	static const char want[] = "{6} set it\\'s\\\\x 1796217949 ff\n"
+				   "a\0b\r\n\xff\n";
+
+	memset(&item, 0, sizeof item);
+	item.key = "it's\\x";
+	item.keylen = strlen(item.key);
+	item.value = "a\0b\r\n\xff";
+	item.valuelen = 6;
+	item.flags = 0xff;
+	item.exp = 1796217949;
+	memset(&c, 0, sizeof c);
+	if (fsmc_render_item(&item, capture_write, &c) == 0 &&
+	    c.len[0] == sizeof want - 1 &&
+	    memcmp(c.buf[0], want, sizeof want - 1) == 0)
+		passed++;
+	else {
+		failed++;
+		printf("not ok: a record\n  reply: ");
+		print_bytes(c.buf[0], c.len[0]);
+		printf("\n");
+	}
+	if (fsmc_record_header("{6} set k 0 0", &n) == 4 && n == 6 &&
+	    fsmc_record_header("set k v", &n) == 0 &&
+	    fsmc_record_header("{1073741823} set k", &n) == 13 &&
+	    fsmc_record_header("{1073741824} set k", &n) == -1 &&
+	    fsmc_record_header("{} set k", &n) == -1 &&
+	    fsmc_record_header("{-1} set k", &n) == -1 &&
+	    fsmc_record_header("{1}set k", &n) == -1 &&
+	    fsmc_record_header("{1} ", &n) == -1 &&
+	    fsmc_record_header("{99999999999999999999} set", &n) == -1)
+		passed++;
+	else {
+		failed++;
+		printf("not ok: record headers\n");
+	}
+}
+
 int
 main(void)
 {
@@ -364,6 +410,7 @@ main(void)
 	test_keys();
 	test_key_servers();
 	test_inspect();
+	test_records();
 	printf("%d passed, %d failed\n", passed, failed);
 	return (failed != 0);
 }

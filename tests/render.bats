@@ -5,5 +5,5 @@ load helper
 
 @test "every kind of result renders to the exact reply bytes on the right stream" {
 	run -0 "$BATS_TEST_DIRNAME/render-test"
-	[ "$output" = "30 passed, 0 failed" ]
+	[ "$output" = "32 passed, 0 failed" ]
 }

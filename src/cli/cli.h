@@ -20,7 +20,9 @@ struct output {
 	int batch; /* a newline after data; line numbers */
 	int tty;   /* standard output is a terminal */
 	int failed;
-	int warned; /* a warning was shown: not again for each repetition */
+	int warned;	/* a warning was shown: not again for each repetition */
+	int header;	/* dump: the header line was written */
+	int read_errno; /* restore: why reading standard input failed */
 };
 
 /* What a batch run does. */
@@ -75,5 +77,7 @@ void output_result(struct output *, const struct fsmc_result *, unsigned long);
 void output_warning(const struct fsmc_result *, unsigned long);
 int output_flush(struct output *);
 const char *stat_value(const struct fsmc_server *, const char *);
+int output_item(struct output *, const struct fsmc_item *);
+void output_summary(struct output *, const struct fsmc_result *, double);
 
 #endif

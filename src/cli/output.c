@@ -252,6 +252,32 @@ json_meta(const struct fsmc_result *res)
 		printf(",\"item_size\":%llu", m->item_size);
 }
 
+/* dump and restore: the counts, and the servers dump could not read. */
+static void
+json_stream(const struct fsmc_result *res)
+{
+	char addr[300];
+	size_t i;
+
+	if (strcmp(res->command, "dump") == 0) {
+		printf(",\"items\":%llu,\"skipped\":%llu,\"servers\":[",
+		    res->items, res->skipped);
+		for (i = 0; i < res->nservers; i++) {
+			if (i > 0)
+				putchar(',');
+			json_cstring(stdout,
+			    fsmc_address(res->servers[i].host,
+				res->servers[i].port, addr, sizeof addr));
+		}
+		json_failures(res);
+		return;
+	}
+	printf(",\"items\":%llu,\"stored\":%llu,\"expired\":%llu,"
+	       "\"refused\":%llu",
+	    res->items, res->items - res->skipped - res->refused, res->skipped,
+	    res->refused);
+}
+
 /*
  * One JSON object on one line: what ran, how it went and what it gave.
  * Counters are strings, as they may pass 2^53.
@@ -297,6 +323,8 @@ output_json(
 		json_keys(res);
 	if (res->reply == FSMC_REPLY_INSPECT || res->reply == FSMC_REPLY_TTL)
 		json_meta(res);
+	if (res->reply == FSMC_REPLY_STREAM && res->command != NULL)
+		json_stream(res);
 	if (res->errtext != NULL && res->status != FSMC_OK) {
 		fputs(",\"error\":", stdout);
 		json_cstring(stdout, res->errtext);
@@ -634,7 +662,12 @@ output_result(
 	    res->verbose && res->libversion != NULL && res->nservers > 0 &&
 	    status_table(res) == 0)
 		return;
-	if (res->reply == FSMC_REPLY_KEYS)
+	/* Even an empty dump says what it is. */
+	if (res->reply == FSMC_REPLY_STREAM && res->nservers > 0 &&
+	    strcmp(res->command, "dump") == 0 && !out->header++)
+		write_reply(out, FSMC_STREAM_REPLY, FSMC_DUMP_HEADER,
+		    strlen(FSMC_DUMP_HEADER));
+	if (res->reply == FSMC_REPLY_KEYS || res->reply == FSMC_REPLY_STREAM)
 		fsmc_render(res, write_listing, out);
 	else if (out->tty && res->status == FSMC_OK &&
 	    res->reply == FSMC_REPLY_VALUE)
@@ -646,4 +679,59 @@ output_result(
 	    res->reply == FSMC_REPLY_FLAGS || res->reply == FSMC_REPLY_NUMBER;
 	if (res->status == FSMC_OK && data && (out->batch || out->tty))
 		write_reply(out, FSMC_STREAM_REPLY, "\n", 1);
+}
+
+/*
+ * An item of dump: a record (see fsmc_render_item()), the first one
+ * after the header line, or a JSON object.  Returns -1 when writing
+ * failed.
+ */
+int
+output_item(struct output *out, const struct fsmc_item *item)
+{
+	if (out->quiet > 1)
+		return (0);
+	if (out->json) {
+		fputs("{\"server\":", stdout);
+		json_cstring(stdout, item->server);
+		json_value(stdout, "key", item->key, item->keylen);
+		json_value(stdout, "value", item->value, item->valuelen);
+		printf(",\"flags\":\"%" PRIx32 "\",\"exp\":%lld}\n",
+		    item->flags, item->exp);
+		if (ferror(stdout))
+			out->failed = 1;
+	} else {
+		if (!out->header++)
+			write_reply(out, FSMC_STREAM_REPLY, FSMC_DUMP_HEADER,
+			    strlen(FSMC_DUMP_HEADER));
+		fsmc_render_item(item, write_reply, out);
+	}
+	return (out->failed ? -1 : 0);
+}
+
+/*
+ * What dump and restore did, on standard error: not with -q or --json
+ * unless they failed.
+ */
+void
+output_summary(
+    struct output *out, const struct fsmc_result *res, double seconds)
+{
+	if (res->command == NULL || res->reply != FSMC_REPLY_STREAM ||
+	    ((out->quiet || out->json) &&
+		exit_status(res->status) < EXIT_USAGE))
+		return;
+	if (strcmp(res->command, "dump") == 0) {
+		fprintf(stderr,
+		    "fsmemcache: dump: %llu %s, %llu skipped; %.3f s\n",
+		    res->items, res->items == 1 ? "item" : "items",
+		    res->skipped, seconds);
+		return;
+	}
+	fprintf(stderr,
+	    "fsmemcache: restore: %llu %s: %llu stored, %llu expired, %llu "
+	    "refused; %.3f s\n",
+	    res->items, res->items == 1 ? "item" : "items",
+	    res->items - res->skipped - res->refused, res->skipped,
+	    res->refused, seconds);
 }

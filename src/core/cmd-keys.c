@@ -1,4 +1,5 @@
-/* keys, an extension: list keys with memcached's lru_crawler metadump. */
+/* keys, an extension: list keys with memcached's lru_crawler metadump, and
+ * the listing that dump reads. */
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -12,9 +13,10 @@
 /*
  * libmemcached has no call for metadump (its dump uses "stats
  * cachedump", which misses keys on memcached 1.5 and later); the engine
- * speaks it in the text protocol, on a connection of its own.  The whole
- * dump has the I/O timeout as its deadline, even while lines keep
- * coming, and at most FSMC_KEYS_MAX distinct keys are kept.
+ * speaks it in the text protocol, on a connection of its own.  For keys
+ * the whole dump has the I/O timeout as its deadline, even while lines
+ * keep coming, and at most FSMC_KEYS_MAX distinct keys are kept; dump,
+ * which bounds what it keeps itself, only needs lines to keep coming.
  */
 
 /* How long to wait for a crawler another client has running. */
@@ -494,8 +496,13 @@ fsmc_metadump_next(struct fsmc_metadump *md, char **keyp, size_t *lenp,
 			return (md_failed(md, rc));
 		if (strcmp(line, "END") == 0)
 			return (0);
-		/* Waits alone would miss a server that never stops. */
-		if (++md->lines % CLOCK_LINES == 0 &&
+		/*
+		 * Waits alone would miss a server that never stops; a dump,
+		 * bounded by its memory, only has to keep going.
+		 */
+		if (++md->lines % CLOCK_LINES == 0 && md->renew)
+			md->deadline = fsmc_now_ms() + md->st->io_ms;
+		else if (md->lines % CLOCK_LINES == 0 &&
 		    fsmc_now_ms() >= md->deadline)
 			return (md_failed(md, MEMCACHED_TIMEOUT));
 		if (strncmp(line, "BUSY", 4) == 0 && md->tries++ < BUSY_TRIES) {

@@ -34,10 +34,10 @@
  *
  * Optional arguments nest: "kvef" with two required reads
  * "key value [expiration [flags]]"; options are never required.
- * Consecutive entries with the same arguments share a usage line.
- * Entries that share a function switch on op.  Extensions, marked 1,
- * are commands mod_memcache does not have; they come after its grammar.
- * Keep in step with man/fsmemcache.1.
+ * Consecutive entries with the same arguments and function share a
+ * usage line.  Entries that share a function switch on op.  Extensions,
+ * marked 1, are commands mod_memcache does not have; they come after its
+ * grammar.  Keep in step with man/fsmemcache.1.
  */
 /* clang-format off */
 const struct fsmc_cmd fsmc_cmds[] = {
@@ -58,6 +58,8 @@ const struct fsmc_cmd fsmc_cmds[] = {
 	{ "keys",	FSMC_KEYS,	"LBp",	0, FSMC_REPLY_KEYS,	1, cmd_keys },
 	{ "inspect",	FSMC_INSPECT,	"k",	1, FSMC_REPLY_INSPECT,	1, cmd_inspect },
 	{ "ttl",	FSMC_TTL,	"k",	1, FSMC_REPLY_TTL,	1, cmd_inspect },
+	{ "dump",	FSMC_DUMP,	"p",	0, FSMC_REPLY_STREAM,	1, cmd_dump },
+	{ "restore",	FSMC_RESTORE,	"",	0, FSMC_REPLY_STREAM,	1, cmd_restore },
 	{ "health",	FSMC_HEALTH,	"",	0, FSMC_REPLY_HEALTH,	1, cmd_health },
 	{ .name = NULL }
 };
@@ -137,7 +139,7 @@ fsmc_usage_line(size_t i, int cli, char *buf, size_t len, int *ext)
 		while (cmd[1].name != NULL &&
 		    strcmp(cmd[1].args, first->args) == 0 &&
 		    cmd[1].minargs == first->minargs &&
-		    cmd[1].ext == first->ext)
+		    cmd[1].ext == first->ext && cmd[1].exec == first->exec)
 			cmd++;
 		cmd++;
 		if (line++ == i)
@@ -242,8 +244,8 @@ parse_flags(const char *s, uint32_t *out)
 }
 
 /* Why key cannot be sent after a namespace of nslen, or NULL if it can. */
-static const char *
-bad_key(const char *key, size_t len, size_t nslen)
+const char *
+fsmc_bad_key(const char *key, size_t len, size_t nslen)
 {
 	size_t i;
 
@@ -333,7 +335,7 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 		case 'k':
 			a->key = *argv;
 			a->keylen = strlen(*argv);
-			if ((why = bad_key(
+			if ((why = fsmc_bad_key(
 				 a->key, a->keylen, call->fc->nslen)) != NULL) {
 				fsmc_quote(a->key, a->keylen, q, sizeof q);
 				call->res->errtext = memcached_strerror(
@@ -346,7 +348,7 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 			a->key = *argv;
 			a->keylen = strlen(*argv);
 			if (a->keylen > 0 &&
-			    (why = bad_key(
+			    (why = fsmc_bad_key(
 				 a->key, a->keylen, call->fc->nslen)) != NULL) {
 				fsmc_quote(a->key, a->keylen, q, sizeof q);
 				call->res->errtext = memcached_strerror(
@@ -521,6 +523,17 @@ enum fsmc_status
 fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
     size_t valuelen, struct fsmc_result *res)
 {
+	return (fsmc_run_stream(fc, argc, argv, valuebuf, valuelen, NULL, res));
+}
+
+/*
+ * fsmc_run(), with what dump writes its items to and restore reads its
+ * input from; other commands do not use stream, which may be NULL.
+ */
+enum fsmc_status
+fsmc_run_stream(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
+    size_t valuelen, const struct fsmc_stream *stream, struct fsmc_result *res)
+{
 	struct fsmc_call call;
 	struct fsmc_link link;
 
@@ -531,6 +544,7 @@ fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
 		return (res->status);
 	call.mc = fc->proto;
 	call.link = &link;
+	call.stream = stream;
 	call.cmd->exec(&call);
 	fsmc_link_free(&link);
 	return (res->status);

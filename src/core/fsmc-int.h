@@ -196,7 +196,9 @@ enum fsmc_op {
 	FSMC_KEYS,
 	FSMC_HEALTH,
 	FSMC_INSPECT,
-	FSMC_TTL
+	FSMC_TTL,
+	FSMC_DUMP,
+	FSMC_RESTORE
 };
 
 struct fsmc_call;
@@ -223,6 +225,9 @@ struct fsmc_call {
 	struct fsmc_conn *conn; /* where it failed, for the message */
 	size_t keybytes;	/* keys: the bytes of the names kept */
 	int pipe;		/* session: send without waiting for replies */
+	int pinned; /* multi-get: conn is the server to ask, whatever the
+		       key's placement */
+	const struct fsmc_stream *stream; /* dump, restore */
 };
 
 /*
@@ -305,6 +310,7 @@ extern const struct fsmc_cmd fsmc_cmds[];
 const struct fsmc_cmd *fsmc_find_command(const char *);
 enum fsmc_status fsmc_prepare(struct fsmc_call *, struct fsmc *, int, char **,
     const void *, size_t, struct fsmc_result *);
+const char *fsmc_bad_key(const char *, size_t, size_t);
 
 /* fsmc.c */
 enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
@@ -398,9 +404,11 @@ enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);
 enum fsmc_status cmd_health(struct fsmc_call *);
 enum fsmc_status cmd_inspect(struct fsmc_call *);
+enum fsmc_status cmd_dump(struct fsmc_call *);
+enum fsmc_status cmd_restore(struct fsmc_call *);
 
 /*
- * cmd-keys.c: a server's keys, one at a time,
+ * cmd-keys.c, shared with cmd-dump.c: a server's keys, one at a time,
  * from lru_crawler metadump on a text connection of its own.
  */
 struct fsmc_metadump {
@@ -409,8 +417,10 @@ struct fsmc_metadump {
 	const char *pattern; /* a prefix, or a glob of the whole key */
 	size_t patlen;
 	int glob;
-	int64_t deadline; /* of the whole dump */
-	int lru;	  /* the server cannot walk its hash table */
+	int64_t deadline; /* of the whole dump, or with renew of the next
+			     lines */
+	int renew;
+	int lru; /* the server cannot walk its hash table */
 	size_t lines, listed;
 	int tries;
 	const char *why; /* why it failed */

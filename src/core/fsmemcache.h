@@ -38,7 +38,8 @@ enum fsmc_reply {
 	FSMC_REPLY_KEYS,     /* one key a line */
 	FSMC_REPLY_HEALTH,   /* status verbose, which front ends judge */
 	FSMC_REPLY_INSPECT,  /* what the server knows of a key */
-	FSMC_REPLY_TTL	     /* a key's seconds left, -1 for never */
+	FSMC_REPLY_TTL,	     /* a key's seconds left, -1 for never */
+	FSMC_REPLY_STREAM    /* dump, restore: items went through a stream */
 };
 
 struct fsmc_stat {
@@ -128,7 +129,45 @@ struct fsmc_result {
 			       in keys, largest first */
 	size_t ntop;
 	struct fsmc_meta meta; /* inspect, ttl */
+	/* dump: items written, and keys listed that could not be read;
+	 * restore: items read, those skipped as expired, and those the
+	 * servers refused */
+	unsigned long long items, skipped, refused;
 };
+
+/*
+ * An item of dump, and of restore's input.  The pointers are valid
+ * during the call that hands it over.
+ */
+struct fsmc_item {
+	const char *key; /* without the namespace */
+	size_t keylen;
+	const char *value;
+	size_t valuelen;
+	uint32_t flags;
+	long long exp;	    /* Unix time, 0 for never */
+	const char *server; /* where it was read, as fsmc_address() has it */
+};
+
+typedef int (*fsmc_item_fn)(void *, const struct fsmc_item *);
+typedef long (*fsmc_read_fn)(void *, void *, size_t);
+
+/*
+ * What dump and restore stream through, as they hold neither all the
+ * items nor all the input at once: item is called for each item dumped
+ * and stops the dump when it returns non-zero; read fills a buffer with
+ * restore's input and returns how much, 0 at its end, -1 on failure.
+ */
+struct fsmc_stream {
+	fsmc_item_fn item;
+	fsmc_read_fn read;
+	void *ctx;
+};
+
+/* The first line of a dump: restore and -f skip it as a comment. */
+#define FSMC_DUMP_HEADER                                              \
+	"# fsmemcache dump: each item is \"{LENGTH} set KEY EXPIRES " \
+	"FLAGS\", a newline, LENGTH bytes of value and a newline\n"
 
 /*
  * Where the configuration comes from, and what overrides it.  Zero
@@ -160,6 +199,8 @@ void fsmc_set_cancel_fd(struct fsmc *, int);
 void fsmc_describe(const struct fsmc *, fsmc_write_fn, void *);
 enum fsmc_status fsmc_run(
     struct fsmc *, int, char **, const void *, size_t, struct fsmc_result *);
+enum fsmc_status fsmc_run_stream(struct fsmc *, int, char **, const void *,
+    size_t, const struct fsmc_stream *, struct fsmc_result *);
 enum fsmc_status fsmc_run_line(
     struct fsmc *, const char *, const void *, size_t, struct fsmc_result *);
 
@@ -173,12 +214,16 @@ enum fsmc_status fsmc_session_run_gets(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
 enum fsmc_status fsmc_session_check(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
+enum fsmc_status fsmc_session_check_values(struct fsmc_session *, size_t, int *,
+    char ***, const char *const *, const size_t *, struct fsmc_result *);
 enum fsmc_status fsmc_session_flush(
     struct fsmc_session *, struct fsmc_result *);
 enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
 void fsmc_session_close(struct fsmc_session *);
 void fsmc_result_clear(struct fsmc_result *);
 int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
+int fsmc_render_item(const struct fsmc_item *, fsmc_write_fn, void *);
+int fsmc_record_header(const char *, size_t *);
 const char *fsmc_usage_line(size_t, int, char *, size_t, int *);
 const char *fsmc_command_name(size_t);
 const char *fsmc_libmemcached_version(void);

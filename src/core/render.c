@@ -248,3 +248,64 @@ fsmc_render(const struct fsmc_result *res, fsmc_write_fn write, void *ctx)
 	}
 	return (o.failed ? -1 : 0);
 }
+
+/*
+ * One item as dump writes it and restore and -f read it:
+ *
+ *	{LENGTH} set KEY EXPIRES FLAGS
+ *	VALUE
+ *
+ * LENGTH is the value's bytes, which follow the first line's newline
+ * and are followed by one more; EXPIRES is a Unix time or 0, FLAGS
+ * hexadecimal.  The first line is a line of the memcache grammar, so a
+ * quote or a backslash in the key is escaped as the splitter reads it.
+ * Returns 0, or -1 if a write failed.
+ */
+int
+fsmc_render_item(const struct fsmc_item *item, fsmc_write_fn write, void *ctx)
+{
+	struct out o = { write, ctx, 0 };
+	size_t i, run;
+
+	putf(&o, FSMC_STREAM_REPLY, "{%zu} set ", item->valuelen);
+	for (i = 0; i < item->keylen; i = run) {
+		for (run = i; run < item->keylen && item->key[run] != '\'' &&
+		     item->key[run] != '\\';
+		     run++)
+			;
+		put(&o, FSMC_STREAM_REPLY, item->key + i, run - i);
+		if (run < item->keylen) {
+			put(&o, FSMC_STREAM_REPLY, "\\", 1);
+			put(&o, FSMC_STREAM_REPLY, item->key + run++, 1);
+		}
+	}
+	putf(&o, FSMC_STREAM_REPLY, " %lld %" PRIx32 "\n", item->exp,
+	    item->flags);
+	put(&o, FSMC_STREAM_REPLY, item->value, item->valuelen);
+	put(&o, FSMC_STREAM_REPLY, "\n", 1);
+	return (o.failed ? -1 : 0);
+}
+
+/*
+ * Whether line starts a record, "{LENGTH} " and a command whose value
+ * is the LENGTH bytes after the line: the length of that start (the
+ * command follows it) with the length in *n; 0 when the line is no
+ * record; -1 when it starts with "{" but not as a record does (LENGTH is
+ * decimal, below 1 GiB, as -x reads).
+ */
+int
+fsmc_record_header(const char *line, size_t *n)
+{
+	const char *p = line + 1;
+	unsigned long long v = 0;
+
+	if (line[0] != '{')
+		return (0);
+	for (; *p >= '0' && *p <= '9' && p - line <= 10; p++)
+		v = v * 10 + (unsigned long long)(*p - '0');
+	if (p == line + 1 || p[0] != '}' || p[1] != ' ' || p[2] == '\0' ||
+	    v >= FSMC_VALUE_MAX)
+		return (-1);
+	*n = (size_t)v;
+	return ((int)(p + 2 - line));
+}
