@@ -45,7 +45,24 @@ profiles_cfg() {
 
 @test "every command is offered, the extensions too" {
 	run -0 complete_words fsmemcache ''
-	[ "$output" = "add append decrement delete flush get getflags health increment keys latency prepend replace set slabs stats status top touch where" ]
+	[ "$output" = "add append decrement delete dump flush get getflags health increment inspect keys latency prepend replace restore set slabs stats status top touch ttl where" ]
+}
+
+@test "the options of keys are completed after it, and nothing else after a command" {
+	run -0 complete_words fsmemcache keys -
+	[ "$output" = "--big -l" ]
+	run -0 complete_words fsmemcache -c /dev/null KEYS -l --b
+	[ "$output" = "--big" ]
+	run -0 complete_words fsmemcache keys --big ''
+	[ "$output" = "" ]
+	run -0 complete_words fsmemcache keys --big -
+	[ "$output" = "" ]
+	run -0 complete_words fsmemcache dump -
+	[ "$output" = "" ]
+	run -0 complete_words fsmemcache inspect -
+	[ "$output" = "" ]
+	run -0 complete_words fsmemcache 'ke[y' -
+	[ "$output" = "" ]
 }
 
 @test "the command is completed after options and their values" {

@@ -162,10 +162,15 @@ memcache <status> [verbose]
 memcache <append|prepend> <key> <value>
 memcache <touch> <key> <expiration>
 memcache <where> <key>
-memcache <keys> [prefix]
+memcache <keys> [-l] [--big count] [pattern]
+memcache <inspect|ttl> <key>
+memcache <dump> [pattern]
+memcache <restore>
 memcache <health>
 memcache <stats> [group]
-memcache <slabs|top|latency>\n\n'
+memcache <slabs>
+memcache <top>
+memcache <latency>\n\n'
 
 # A server of the test's own, with nothing in it, and a configuration
 # naming it; extra arguments go to memcached.  Sets MC_PORT, MC_PID and

@@ -168,10 +168,15 @@ test_errors(void)
 	    "memcache <append|prepend> <key> <value>\n"
 	    "memcache <touch> <key> <expiration>\n"
 	    "memcache <where> <key>\n"
-	    "memcache <keys> [prefix]\n"
+	    "memcache <keys> [-l] [--big count] [pattern]\n"
+	    "memcache <inspect|ttl> <key>\n"
+	    "memcache <dump> [pattern]\n"
+	    "memcache <restore>\n"
 	    "memcache <health>\n"
 	    "memcache <stats> [group]\n"
-	    "memcache <slabs|top|latency>\n"
+	    "memcache <slabs>\n"
+	    "memcache <top>\n"
+	    "memcache <latency>\n"
 	    "\n");
 }
 
@@ -555,6 +560,153 @@ test_views(void)
 	free_stats(settings, nsettings);
 }
 
+/* keys -l and --big: the servers' column. */
+static void
+test_key_servers(void)
+{
+	char one[] = "user:1", two[] = "user:2", h1[] = "10.0.0.1",
+	     h2[] = "/run/mc.sock";
+	uint32_t both[] = { 0, 1 }, second[] = { 1 }, first[] = { 0 };
+	struct fsmc_server servers[2];
+	struct fsmc_key keys[3];
+	struct fsmc_result res;
+	size_t top[] = { 2, 0 };
+
+	memset(servers, 0, sizeof servers);
+	servers[0].host = h1;
+	servers[0].port = 11211;
+	servers[1].host = h2;
+	memset(keys, 0, sizeof keys);
+	keys[0].name = one;
+	keys[0].len = strlen(one);
+	keys[0].servers = both;
+	keys[0].nservers = 2;
+	keys[0].size = 70;
+	keys[1].name = two;
+	keys[1].len = strlen(two);
+	keys[1].servers = second;
+	keys[1].nservers = 1;
+	keys[1].size = 90;
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_KEYS;
+	res.servers = servers;
+	res.nservers = 2;
+	res.keys = keys;
+	res.nkeys = 2;
+	res.servers_column = 1;
+	EXPECT("keys -l, one key on two servers", &res,
+	    "10.0.0.1:11211,/run/mc.sock user:1\n/run/mc.sock user:2\n", "");
+	keys[0].servers = first;
+	keys[0].nservers = 1;
+	keys[2] = keys[1];
+	keys[2].size = 100;
+	keys[1].servers = second;
+	res.nkeys = 3;
+	res.servers_column = 0;
+	res.big = 2;
+	res.top = top;
+	res.ntop = 2;
+	EXPECT("keys --big 2", &res,
+	    "10.0.0.1:11211 70 user:1\n/run/mc.sock 90 user:2\n"
+	    "/run/mc.sock 100 user:2\nall 100 user:2\nall 70 user:1\n",
+	    "");
+}
+
+static void
+test_inspect(void)
+{
+	char key[] = "user:1", host[] = "127.0.0.1";
+	struct fsmc_server server;
+	struct fsmc_result res;
+
+	memset(&server, 0, sizeof server);
+	server.host = host;
+	server.port = 11211;
+	memset(&res, 0, sizeof res);
+	res.reply = FSMC_REPLY_INSPECT;
+	res.key = key;
+	res.keylen = strlen(key);
+	res.servers = &server;
+	res.nservers = 1;
+	res.meta.known = 0xff;
+	res.meta.ttl = 3597;
+	res.meta.last_access = 12;
+	res.meta.size = 11;
+	res.meta.flags = 0x1f;
+	res.meta.cas = 18446744073709551615ULL;
+	res.meta.slab_class = 1;
+	res.meta.item_size = 72;
+	EXPECT("inspect", &res,
+	    "key: user:1\nserver: 127.0.0.1:11211\nttl: 3597\nsize: 11\n"
+	    "flags: 1f\ncas: 18446744073709551615\nfetched: no\n"
+	    "last_access: 12\nslab_class: 1\nitem_size: 72\n",
+	    "");
+	res.meta.known = FSMC_META_SIZE | FSMC_META_FLAGS | FSMC_META_CAS;
+	EXPECT("inspect, a server without meta commands", &res,
+	    "key: user:1\nserver: 127.0.0.1:11211\nsize: 11\nflags: 1f\n"
+	    "cas: 18446744073709551615\n",
+	    "");
+	res.meta.known = 0xff;
+	res.meta.ttl = -1;
+	res.meta.fetched = 1;
+	EXPECT("inspect, a key that never expires", &res,
+	    "key: user:1\nserver: 127.0.0.1:11211\nttl: never\nsize: 11\n"
+	    "flags: 1f\ncas: 18446744073709551615\nfetched: yes\n"
+	    "last_access: 12\nslab_class: 1\nitem_size: 72\n",
+	    "");
+	res.reply = FSMC_REPLY_TTL;
+	EXPECT("ttl of a key that never expires", &res, "-1\n", "");
+	res.meta.ttl = 0;
+	EXPECT("ttl 0", &res, "0\n", "");
+	res.status = FSMC_NOTFOUND;
+	res.errtext = "NOT FOUND";
+	EXPECT("ttl of a missing key", &res, "", "-ERR NOT FOUND\n");
+}
+
+/* Dump's records: every byte of the value, the key escaped for -f. */
+static void
+test_records(void)
+{
+	struct fsmc_item item;
+	struct capture c;
+	size_t n = 0;
+	static const char want[] = "{6} set it\\'s\\\\x 1796217949 ff\n"
+				   "a\0b\r\n\xff\n";
+
+	memset(&item, 0, sizeof item);
+	item.key = "it's\\x";
+	item.keylen = strlen(item.key);
+	item.value = "a\0b\r\n\xff";
+	item.valuelen = 6;
+	item.flags = 0xff;
+	item.exp = 1796217949;
+	memset(&c, 0, sizeof c);
+	if (fsmc_render_item(&item, capture_write, &c) == 0 &&
+	    c.len[0] == sizeof want - 1 &&
+	    memcmp(c.buf[0], want, sizeof want - 1) == 0)
+		passed++;
+	else {
+		failed++;
+		printf("not ok: a record\n  reply: ");
+		print_bytes(c.buf[0], c.len[0]);
+		printf("\n");
+	}
+	if (fsmc_record_header("{6} set k 0 0", &n) == 4 && n == 6 &&
+	    fsmc_record_header("set k v", &n) == 0 &&
+	    fsmc_record_header("{1073741823} set k", &n) == 13 &&
+	    fsmc_record_header("{1073741824} set k", &n) == -1 &&
+	    fsmc_record_header("{} set k", &n) == -1 &&
+	    fsmc_record_header("{-1} set k", &n) == -1 &&
+	    fsmc_record_header("{1}set k", &n) == -1 &&
+	    fsmc_record_header("{1} ", &n) == -1 &&
+	    fsmc_record_header("{99999999999999999999} set", &n) == -1)
+		passed++;
+	else {
+		failed++;
+		printf("not ok: record headers\n");
+	}
+}
+
 int
 main(void)
 {
@@ -564,6 +716,9 @@ main(void)
 	test_keys();
 	test_health();
 	test_views();
+	test_key_servers();
+	test_inspect();
+	test_records();
 	printf("%d passed, %d failed\n", passed, failed);
 	return (failed != 0);
 }

@@ -17,8 +17,9 @@
 #define LINE_MAX_BYTES (8UL * 1024 * 1024)
 /* Consecutive gets fetched with one multi-get, at most. */
 #define GET_WINDOW 256
-/* Keys read back at a time by --verify. */
+/* Keys read back at a time by --verify, and the values of records held. */
 #define VERIFY_WINDOW 1024
+#define VERIFY_BYTES (64UL * 1024 * 1024)
 /* Keys that could not be read back named one by one; the rest counted. */
 #define VERIFY_NAMED 10
 
@@ -193,6 +194,63 @@ read_line(struct reader *r, size_t *lenp)
 	return (LINE_OK);
 }
 
+/*
+ * Exactly n bytes of input into out: 1, 0 when the input ends first,
+ * -1 when reading failed.
+ */
+static int
+read_bytes(struct reader *r, char *out, size_t n)
+{
+	size_t got = 0, k;
+	int f;
+
+	while (got < n) {
+		if (r->pos == r->end && (f = fill(r)) <= 0)
+			return (f);
+		k = r->end - r->pos < n - got ? r->end - r->pos : n - got;
+		memcpy(out + got, r->chunk + r->pos, k);
+		if (r->spool != NULL)
+			fwrite(r->chunk + r->pos, 1, k, r->spool);
+		r->pos += k;
+		r->offset += (long long)k;
+		got += k;
+	}
+	return (1);
+}
+
+/*
+ * A record's value: the n bytes after its first line, then a newline
+ * (see fsmc_render_item()).  Returns the value, malloc'ed, and in *lines
+ * the lines it ends, its newline included; NULL with *why when the input
+ * ends first (nothing of it is run), holds no newline after it, or
+ * cannot be read (errno set).
+ */
+static char *
+read_value(struct reader *r, size_t n, unsigned long *lines, const char **why)
+{
+	char *value, *p;
+	int got;
+
+	*lines = 0;
+	if ((value = malloc(n + 1)) == NULL) {
+		*why = strerror(ENOMEM);
+		return (NULL);
+	}
+	if ((got = read_bytes(r, value, n + 1)) <= 0 || value[n] != '\n') {
+		*why = got < 0 ? strerror(errno) :
+		    got == 0 ? "the input ends inside the value of the record" :
+			       "the value is not followed by a newline: its "
+			       "length is wrong";
+		free(value);
+		return (NULL);
+	}
+	for (p = value; (p = memchr(p, '\n', (size_t)(value + n - p))) != NULL;
+	     p++)
+		++*lines;
+	++*lines;
+	return (value);
+}
+
 /* Whether a line holds no command: blank, or a comment. */
 static int
 skip_line(const char *line)
@@ -358,7 +416,8 @@ verify(struct fsmc *fc, struct reader *r, const struct expect *e,
 {
 	static char *copy[VERIFY_WINDOW],
 	    *words[VERIFY_WINDOW][FSMC_MAX_TOKENS];
-	static char **argv[VERIFY_WINDOW];
+	static char **argv[VERIFY_WINDOW], *values[VERIFY_WINDOW];
+	static size_t valuelens[VERIFY_WINDOW];
 	static int argc[VERIFY_WINDOW];
 	static unsigned long lineno[VERIFY_WINDOW];
 	static struct fsmc_result res[VERIFY_WINDOW];
@@ -366,9 +425,11 @@ verify(struct fsmc *fc, struct reader *r, const struct expect *e,
 	struct fsmc_result err;
 	enum line_status ls = LINE_OK;
 	unsigned long n = 0, seen = 0, last = expect_last_line(e);
-	char *w[FSMC_MAX_TOKENS];
-	size_t len, i, k = 0;
-	int eof = 0, nw, j, readerr = 0, nomem = 0;
+	char *w[FSMC_MAX_TOKENS], *line, *value;
+	const char *why;
+	size_t len, i, k = 0, vlen, held = 0;
+	unsigned long vlines;
+	int eof = 0, nw, j, readerr = 0, nomem = 0, off;
 
 	if (fsmc_session_open(fc, 0, &s, &err) != FSMC_OK) {
 		not_read_back(t, t->keys, exit_status(err.status), err.msg);
@@ -386,10 +447,23 @@ verify(struct fsmc *fc, struct reader *r, const struct expect *e,
 			eof = 1;
 		else
 			n++;
-		if (ls == LINE_OK && !skip_line(r->line) &&
-		    (nw = fsmc_split_line(r->line, w, FSMC_MAX_TOKENS)) >= 2 &&
+		value = NULL;
+		line = r->line;
+		vlen = vlines = 0;
+		off = ls == LINE_OK ? fsmc_record_header(r->line, &vlen) : 0;
+		if (off > 0) {
+			line += off;
+			/* The load read it: it can be read again. */
+			if ((value = read_value(r, vlen, &vlines, &why)) ==
+			    NULL)
+				eof = 1;
+		}
+		/* The load refused a malformed record: nothing to check. */
+		if (ls == LINE_OK && off >= 0 && !skip_line(line) &&
+		    (nw = fsmc_split_line(line, w, FSMC_MAX_TOKENS)) >= 2 &&
 		    expect_is_final(e, w[1], strlen(w[1]), n)) {
 			if ((copy[k] = malloc(len + 1)) == NULL) {
+				free(value);
 				nomem = 1;
 				break;
 			}
@@ -398,22 +472,32 @@ verify(struct fsmc *fc, struct reader *r, const struct expect *e,
 				words[k][j] = copy[k] + (w[j] - r->line);
 			argv[k] = words[k];
 			argc[k] = nw;
+			values[k] = value;
+			valuelens[k] = vlen;
+			held += vlen;
+			value = NULL;
 			lineno[k++] = n;
 		}
-		if (k < VERIFY_WINDOW && !eof)
+		free(value);
+		n += vlines;
+		if (k < VERIFY_WINDOW && held < VERIFY_BYTES && !eof)
 			continue;
-		fsmc_session_check(s, k, argc, argv, res);
+		fsmc_session_check_values(s, k, argc, argv,
+		    (const char *const *)values, valuelens, res);
 		for (i = 0; i < k; i++) {
 			verified(out, t, &res[i], lineno[i]);
 			fsmc_result_clear(&res[i]);
 			free(copy[i]);
+			free(values[i]);
 		}
 		seen += k;
-		k = 0;
+		k = held = 0;
 	}
 	fsmc_session_close(s);
-	for (i = 0; i < k; i++)
+	for (i = 0; i < k; i++) {
 		free(copy[i]);
+		free(values[i]);
+	}
 	if (t->unnamed > 0)
 		fprintf(stderr,
 		    "fsmemcache: %lu more keys could not be read back\n",
@@ -557,9 +641,11 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	struct tally t;
 	enum line_status ls;
 	unsigned long lineno = 0;
-	char *copy, *words[FSMC_MAX_TOKENS], why[512];
-	size_t len;
-	int argc, k, stop = 0, nomem = 0, readerr;
+	char *copy, *words[FSMC_MAX_TOKENS], why[512], *line, *value;
+	const char *bad;
+	size_t len, vlen;
+	unsigned long vlines;
+	int argc, k, stop = 0, nomem = 0, readerr, off;
 
 	memset(&t, 0, sizeof t);
 	clock_gettime(CLOCK_MONOTONIC, &t.start);
@@ -610,10 +696,33 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		}
 		if (skip_line(r.line))
 			continue;
+		line = r.line;
+		value = NULL;
+		vlen = vlines = 0;
+		if ((off = fsmc_record_header(line, &vlen)) != 0) {
+			if ((stop = flush_gets(
+				 s, &p, out, &t, bo->stop_on_error)))
+				break;
+			value = off > 0 ? read_value(&r, vlen, &vlines, &bad) :
+					  NULL;
+			if (value == NULL) {
+				line_error(&t, lineno, EXIT_DATAERR,
+				    off < 0 ? "not a record: one starts "
+					      "\"{LENGTH} \" and a command, "
+					      "LENGTH below 1 GiB" :
+					      bad);
+				stop |= bo->stop_on_error;
+				if (off > 0)
+					break;
+				continue;
+			}
+			line += off;
+		}
 		/* Split in place: only gets waiting for a multi-get are kept.
 		 */
-		argc = fsmc_split_line(r.line, words, FSMC_MAX_TOKENS);
-		if (!bo->pipe && argc > 0 && is_get(words[0])) {
+		argc = fsmc_split_line(line, words, FSMC_MAX_TOKENS);
+		if (!bo->pipe && value == NULL && argc > 0 &&
+		    is_get(words[0])) {
 			if ((copy = malloc(len + 1)) == NULL) {
 				line_error(&t, lineno, EXIT_INTERNAL,
 				    strerror(ENOMEM));
@@ -634,7 +743,8 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		}
 		if ((stop = flush_gets(s, &p, out, &t, bo->stop_on_error)))
 			break;
-		fsmc_session_run(s, argc, words, NULL, 0, &res);
+		fsmc_session_run(s, argc, words, value, vlen, &res);
+		free(value);
 		output_warning(&res, lineno);
 		if (!(bo->pipe && res.status == FSMC_OK))
 			show(out, &t, &res, lineno);
@@ -657,6 +767,8 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 			stop = 1;
 		fsmc_result_clear(&res);
 		progress(&t, &r, 0);
+		/* A record's value ends lines too. */
+		lineno += vlines;
 	}
 	r.idle = NULL;
 	flush_gets(s, &p, out, &t, 0);

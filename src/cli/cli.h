@@ -21,7 +21,9 @@ struct output {
 	int batch; /* a newline after data; line numbers */
 	int tty;   /* standard output is a terminal */
 	int failed;
-	int warned; /* a warning was shown: not again for each repetition */
+	int warned;	/* a warning was shown: not again for each repetition */
+	int header;	/* dump: the header line was written */
+	int read_errno; /* restore: why reading standard input failed */
 };
 
 /* What a batch run does. */
@@ -88,5 +90,8 @@ int views_latency(struct fsmc *, struct output *, const struct view_options *);
 
 /* prompt.c */
 int prompt_run(struct fsmc *, const struct fsmc_options *, struct output *);
+const char *stat_value(const struct fsmc_server *, const char *);
+int output_item(struct output *, const struct fsmc_item *);
+void output_summary(struct output *, const struct fsmc_result *, double);
 
 #endif

@@ -474,6 +474,58 @@ health_bad_usage(struct output *out, const char *why)
 	return (health_unknown(out, &res));
 }
 
+/* dump's items: to standard output. */
+static int
+stream_item(void *ctx, const struct fsmc_item *item)
+{
+	return (output_item(ctx, item));
+}
+
+/* restore's input: standard input, as it comes. */
+static long
+stream_read(void *ctx, void *buf, size_t len)
+{
+	struct output *out = ctx;
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, buf, len)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		out->read_errno = errno;
+	return ((long)n);
+}
+
+/*
+ * Run one command, given as words or as a line split as -e splits it,
+ * with standard input and output as dump's and restore's stream.
+ * Returns the time it took, in seconds.
+ */
+static double
+run_one(struct fsmc *fc, const char *line, int argc, char **argv,
+    const char *value, size_t valuelen, struct output *out,
+    struct fsmc_result *res)
+{
+	struct fsmc_stream stream = { stream_item, stream_read, out };
+	struct timespec t0, t1;
+	char *copy = NULL, *words[FSMC_MAX_TOKENS];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (line != NULL && (copy = strdup(line)) == NULL)
+		fsmc_run_line(fc, line, value, valuelen, res);
+	else {
+		if (copy != NULL) {
+			argc = fsmc_split_line(copy, words, FSMC_MAX_TOKENS);
+			argv = words;
+		}
+		fsmc_run_stream(fc, argc, argv, value, valuelen, &stream, res);
+		/* The result's key points into the copy: it keeps it. */
+		res->words = copy;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return ((double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
 /* Whether the command is health, which has exit statuses of its own. */
 static int
 is_health(const char *line, int argc, char **argv)
@@ -520,8 +572,9 @@ sampled_view(const char *line, int argc, char **argv)
  * health's is its verdict, as a monitoring plugin's, UNKNOWN when even
  * the verdict cannot be written.
  */
-int
-show_single(struct output *out, const struct fsmc_result *res)
+static int
+show_timed(
+    struct output *out, const struct fsmc_result *res, double seconds)
 {
 	int health = res->reply == FSMC_REPLY_HEALTH;
 	int status = health ? health_exit(res) : exit_status(res->status);
@@ -529,13 +582,26 @@ show_single(struct output *out, const struct fsmc_result *res)
 	output_result(out, res, 0);
 	if (output_flush(out) != 0)
 		return (health ? FSMC_VERDICT_UNKNOWN : EXIT_IOERR);
+	if (out->read_errno != 0) {
+		fprintf(stderr, "fsmemcache: standard input: %s\n",
+		    strerror(out->read_errno));
+		return (EXIT_IOERR);
+	}
 	if (!out->warned) {
 		output_warning(res, 0);
 		out->warned = res->warning[0] != '\0';
 	}
+	output_summary(out, res, seconds);
 	if (exit_status(res->status) >= EXIT_USAGE)
 		fprintf(stderr, "fsmemcache: %s\n", res->msg);
 	return (status);
+}
+
+/* The same, for a command whose time is not reported (the prompt's). */
+int
+show_single(struct output *out, const struct fsmc_result *res)
+{
+	return (show_timed(out, res, 0));
 }
 
 int
@@ -558,7 +624,7 @@ main(int argc, char **argv)
 	int repeat_set = 0, interval_set = 0, health, history = 0;
 	enum sampled sampled;
 	struct view_options vo;
-	double interval = 0;
+	double interval = 0, seconds;
 	char why_buf[256], bad[512] = "";
 	const char *warn_spec = NULL, *crit_spec = NULL, *interval_arg = NULL;
 
@@ -804,11 +870,9 @@ main(int argc, char **argv)
 	for (run = 1; repeat == 0 || run <= repeat; run++) {
 		if (run > 1 && !health)
 			pause_for(interval);
-		if (line != NULL)
-			fsmc_run_line(fc, line, value, valuelen, &res);
-		else
-			fsmc_run(fc, argc, argv, value, valuelen, &res);
-		status = show_single(&out, &res);
+		seconds =
+		    run_one(fc, line, argc, argv, value, valuelen, &out, &res);
+		status = show_timed(&out, &res, seconds);
 		fsmc_result_clear(&res);
 		if (out.failed)
 			break;

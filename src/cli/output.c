@@ -196,31 +196,38 @@ json_health(const struct fsmc_result *res)
  * Each key once, with the servers that hold it, and each server whose
  * listing failed as a record of its own: the keys are then not all.
  */
+/* A key of a listing, with the servers that hold it. */
 static void
-json_keys(const struct fsmc_result *res)
+json_key(const struct fsmc_result *res, const struct fsmc_key *k)
 {
 	const struct fsmc_server *srv;
-	const struct fsmc_key *k;
 	char addr[300];
-	size_t i, j, n = 0;
+	size_t j;
 
-	fputs(",\"keys\":[", stdout);
-	for (i = 0; i < res->nkeys; i++) {
-		k = &res->keys[i];
-		printf("%s{\"exp\":%lld,\"size\":%llu", i > 0 ? "," : "",
-		    k->exp, k->size);
-		json_value(stdout, "key", k->name, k->len);
-		fputs(",\"servers\":[", stdout);
-		for (j = 0; j < k->nservers; j++) {
-			srv = &res->servers[k->servers[j]];
-			if (j > 0)
-				putchar(',');
-			json_cstring(stdout,
-			    fsmc_address(
-				srv->host, srv->port, addr, sizeof addr));
-		}
-		fputs("]}", stdout);
+	printf("{\"exp\":%lld,\"size\":%llu", k->exp, k->size);
+	json_value(stdout, "key", k->name, k->len);
+	fputs(",\"servers\":[", stdout);
+	for (j = 0; j < k->nservers; j++) {
+		srv = &res->servers[k->servers[j]];
+		if (j > 0)
+			putchar(',');
+		json_cstring(stdout,
+		    fsmc_address(srv->host, srv->port, addr, sizeof addr));
 	}
+	fputs("]}", stdout);
+}
+
+/*
+ * Each server whose listing failed, as a record of its own: the keys
+ * are then not all.  Closes the list before it.
+ */
+static void
+json_failures(const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i, n = 0;
+
 	fputs("],\"failures\":[", stdout);
 	for (i = 0; i < res->nservers; i++) {
 		srv = &res->servers[i];
@@ -244,6 +251,119 @@ is_view(const struct fsmc_result *res)
 	return (res->reply == FSMC_REPLY_STATS ||
 	    res->reply == FSMC_REPLY_SLABS || res->reply == FSMC_REPLY_TOP ||
 	    res->reply == FSMC_REPLY_LATENCY);
+}
+
+/*
+ * keys --big: the largest of all as "keys", and each server's largest
+ * under "by_server".
+ */
+static void
+json_big(const struct fsmc_result *res)
+{
+	const struct fsmc_server *srv;
+	char addr[300];
+	size_t i, j;
+
+	for (i = 0; i < res->ntop; i++) {
+		if (i > 0)
+			putchar(',');
+		json_key(res, &res->keys[res->top[i]]);
+	}
+	fputs("],\"by_server\":[", stdout);
+	for (i = j = 0; i < res->nservers; i++) {
+		srv = &res->servers[i];
+		fputs(i > 0 ? ",{\"server\":" : "{\"server\":", stdout);
+		json_cstring(stdout,
+		    fsmc_address(srv->host, srv->port, addr, sizeof addr));
+		fputs(",\"keys\":[", stdout);
+		for (; j < res->nkeys && res->keys[j].servers[0] == i; j++) {
+			if (j > 0 && res->keys[j - 1].servers[0] == i)
+				putchar(',');
+			json_key(res, &res->keys[j]);
+		}
+		fputs("]}", stdout);
+	}
+}
+
+/*
+ * Each key once, with the servers that hold it, or with --big the
+ * largest; then the servers that failed.
+ */
+static void
+json_keys(const struct fsmc_result *res)
+{
+	size_t i;
+
+	fputs(",\"keys\":[", stdout);
+	if (res->big > 0)
+		json_big(res);
+	for (i = 0; res->big == 0 && i < res->nkeys; i++) {
+		if (i > 0)
+			putchar(',');
+		json_key(res, &res->keys[i]);
+	}
+	json_failures(res);
+}
+
+/* inspect and ttl: what the server told, and only that. */
+static void
+json_meta(const struct fsmc_result *res)
+{
+	const struct fsmc_meta *m = &res->meta;
+	char addr[300];
+
+	if (res->nservers > 0) {
+		fputs(",\"server\":", stdout);
+		json_cstring(stdout,
+		    fsmc_address(res->servers[0].host, res->servers[0].port,
+			addr, sizeof addr));
+	}
+	if (res->status != FSMC_OK)
+		return;
+	if (m->known & FSMC_META_TTL)
+		printf(",\"ttl\":%lld", m->ttl < 0 ? -1LL : m->ttl);
+	if (res->reply == FSMC_REPLY_TTL)
+		return;
+	if (m->known & FSMC_META_SIZE)
+		printf(",\"size\":%llu", m->size);
+	if (m->known & FSMC_META_FLAGS)
+		printf(",\"flags\":\"%" PRIx32 "\"", m->flags);
+	if (m->known & FSMC_META_CAS)
+		printf(",\"cas\":\"%" PRIu64 "\"", m->cas);
+	if (m->known & FSMC_META_FETCHED)
+		printf(",\"fetched\":%s", m->fetched ? "true" : "false");
+	if (m->known & FSMC_META_ACCESS)
+		printf(",\"last_access\":%llu", m->last_access);
+	if (m->known & FSMC_META_CLASS)
+		printf(",\"slab_class\":%u", m->slab_class);
+	if (m->known & FSMC_META_ITEM_SIZE)
+		printf(",\"item_size\":%llu", m->item_size);
+}
+
+/* dump and restore: the counts, and the servers dump could not read. */
+static void
+json_stream(const struct fsmc_result *res)
+{
+	char addr[300];
+	size_t i;
+
+	if (strcmp(res->command, "dump") == 0) {
+		printf(",\"items\":%llu,\"skipped\":%llu,\"servers\":[",
+		    res->items, res->skipped);
+		for (i = 0; i < res->nservers; i++) {
+			if (i > 0)
+				putchar(',');
+			json_cstring(stdout,
+			    fsmc_address(res->servers[i].host,
+				res->servers[i].port, addr, sizeof addr));
+		}
+		json_failures(res);
+		return;
+	}
+	printf(",\"items\":%llu,\"stored\":%llu,\"expired\":%llu,"
+	       "\"refused\":%llu",
+	    res->items, res->items - res->skipped - res->refused, res->skipped,
+	    res->refused);
 }
 
 /*
@@ -295,6 +415,10 @@ output_json(
 		json_keys(res);
 	if (is_view(res))
 		views_json(res);
+	if (res->reply == FSMC_REPLY_INSPECT || res->reply == FSMC_REPLY_TTL)
+		json_meta(res);
+	if (res->reply == FSMC_REPLY_STREAM && res->command != NULL)
+		json_stream(res);
 	if (res->errtext != NULL && res->status != FSMC_OK) {
 		fputs(",\"error\":", stdout);
 		json_cstring(stdout, res->errtext);
@@ -621,8 +745,13 @@ output_result(
 		return;
 	if (is_view(res) && views_output(out, res) == 0)
 		return;
-	/* Views keep their standard output for data, as listings do. */
-	if (res->reply == FSMC_REPLY_KEYS ||
+	/* Even an empty dump says what it is. */
+	if (res->reply == FSMC_REPLY_STREAM && res->nservers > 0 &&
+	    strcmp(res->command, "dump") == 0 && !out->header++)
+		write_reply(out, FSMC_STREAM_REPLY, FSMC_DUMP_HEADER,
+		    strlen(FSMC_DUMP_HEADER));
+	/* Listings and views keep their standard output for data. */
+	if (res->reply == FSMC_REPLY_KEYS || res->reply == FSMC_REPLY_STREAM ||
 	    (is_view(res) && res->status != FSMC_EUSAGE))
 		fsmc_render(res, write_listing, out);
 	else if (out->tty && res->status == FSMC_OK &&
@@ -635,4 +764,59 @@ output_result(
 	    res->reply == FSMC_REPLY_FLAGS || res->reply == FSMC_REPLY_NUMBER;
 	if (res->status == FSMC_OK && data && (out->batch || out->tty))
 		write_reply(out, FSMC_STREAM_REPLY, "\n", 1);
+}
+
+/*
+ * An item of dump: a record (see fsmc_render_item()), the first one
+ * after the header line, or a JSON object.  Returns -1 when writing
+ * failed.
+ */
+int
+output_item(struct output *out, const struct fsmc_item *item)
+{
+	if (out->quiet > 1)
+		return (0);
+	if (out->json) {
+		fputs("{\"server\":", stdout);
+		json_cstring(stdout, item->server);
+		json_value(stdout, "key", item->key, item->keylen);
+		json_value(stdout, "value", item->value, item->valuelen);
+		printf(",\"flags\":\"%" PRIx32 "\",\"exp\":%lld}\n",
+		    item->flags, item->exp);
+		if (ferror(stdout))
+			out->failed = 1;
+	} else {
+		if (!out->header++)
+			write_reply(out, FSMC_STREAM_REPLY, FSMC_DUMP_HEADER,
+			    strlen(FSMC_DUMP_HEADER));
+		fsmc_render_item(item, write_reply, out);
+	}
+	return (out->failed ? -1 : 0);
+}
+
+/*
+ * What dump and restore did, on standard error: not with -q or --json
+ * unless they failed.
+ */
+void
+output_summary(
+    struct output *out, const struct fsmc_result *res, double seconds)
+{
+	if (res->command == NULL || res->reply != FSMC_REPLY_STREAM ||
+	    ((out->quiet || out->json) &&
+		exit_status(res->status) < EXIT_USAGE))
+		return;
+	if (strcmp(res->command, "dump") == 0) {
+		fprintf(stderr,
+		    "fsmemcache: dump: %llu %s, %llu skipped; %.3f s\n",
+		    res->items, res->items == 1 ? "item" : "items",
+		    res->skipped, seconds);
+		return;
+	}
+	fprintf(stderr,
+	    "fsmemcache: restore: %llu %s: %llu stored, %llu expired, %llu "
+	    "refused; %.3f s\n",
+	    res->items, res->items == 1 ? "item" : "items",
+	    res->items - res->skipped - res->refused, res->skipped,
+	    res->refused, seconds);
 }

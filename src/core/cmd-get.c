@@ -126,7 +126,8 @@ from_replicas(struct fsmc_link *l, struct fsmc_call *call, uint32_t first)
 
 /*
  * Run n prepared get and getflags calls with one multi-get per server:
- * all servers are asked before any reply is read.  A key a server did
+ * all servers are asked before any reply is read.  A pinned call asks
+ * the server of its conn, and no replica.  A key a server did
  * not return is a miss only when its reply ended cleanly; otherwise the
  * call fails as its server did.
  */
@@ -160,9 +161,10 @@ cmd_get_many(struct fsmc_link *l, struct fsmc_call *calls, size_t n)
 	for (i = 0; i < n; i++) {
 		calls[i].link = l;
 		calls[i].rc = MEMCACHED_SUCCESS;
-		s = fsmc_link_place(l, calls[i].a.key, calls[i].a.keylen);
-		calls[i].conn = &l->conns[s];
-		shares[s].n++;
+		if (!calls[i].pinned)
+			calls[i].conn = &l->conns[fsmc_link_place(
+			    l, calls[i].a.key, calls[i].a.keylen)];
+		shares[calls[i].conn - l->conns].n++;
 	}
 	for (s = 0, k = 0; s < l->nconns; s++) {
 		shares[s].conn = &l->conns[s];
@@ -185,7 +187,7 @@ cmd_get_many(struct fsmc_link *l, struct fsmc_call *calls, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		s = (uint32_t)(calls[i].conn - l->conns);
-		if (calls[i].rc != MEMCACHED_END &&
+		if (calls[i].rc != MEMCACHED_END && !calls[i].pinned &&
 		    fsmc_status_of(shares[s].rc) == FSMC_EUNAVAIL &&
 		    calls[i].fc->settings.replicas > 0)
 			from_replicas(l, &calls[i], s);

@@ -1,6 +1,8 @@
-/* keys, an extension: list keys with memcached's lru_crawler metadump. */
+/* keys, an extension: list keys with memcached's lru_crawler metadump, and
+ * the listing that dump reads. */
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +13,10 @@
 /*
  * libmemcached has no call for metadump (its dump uses "stats
  * cachedump", which misses keys on memcached 1.5 and later); the engine
- * speaks it in the text protocol, on a connection of its own.  The whole
- * dump has the I/O timeout as its deadline, even while lines keep
- * coming, and at most FSMC_KEYS_MAX distinct keys are kept.
+ * speaks it in the text protocol, on a connection of its own.  For keys
+ * the whole dump has the I/O timeout as its deadline, even while lines
+ * keep coming, and at most FSMC_KEYS_MAX distinct keys are kept; dump,
+ * which bounds what it keeps itself, only needs lines to keep coming.
  */
 
 /* How long to wait for a crawler another client has running. */
@@ -181,18 +184,17 @@ add_holder(struct fsmc_key *k, uint32_t which, size_t room)
 }
 
 /*
- * Keep a key that server which listed, with the fields of its line: a
- * new key within the limits, or one more server for a key listed
- * before.  Returns 0, -2 past the limits, -3 out of memory.
+ * Keep a key that server which listed: a new key within the limits, or
+ * one more server for a key listed before.  Returns 0, -2 past the
+ * limits, -3 out of memory.
  */
 static int
 keep(struct fsmc_call *call, struct keyset *ks, uint32_t which, const char *key,
-    size_t len, const char *fields)
+    size_t len, long long exp, unsigned long long size)
 {
 	struct fsmc_result *res = call->res;
 	struct fsmc_key *keys, *k;
 	uint32_t *s;
-	const char *v;
 	size_t cap, at = holders_at(len);
 
 	if (grow(ks, res) != 0)
@@ -221,74 +223,316 @@ keep(struct fsmc_call *call, struct keyset *ks, uint32_t which, const char *key,
 	k->servers = (uint32_t *)(void *)(k->name + at);
 	k->servers[0] = which;
 	k->nservers = 1;
-	v = field(fields, "exp");
-	k->exp = v != NULL ? strtoll(v, NULL, 10) : -1;
-	v = field(fields, "size");
-	k->size = v != NULL ? strtoull(v, NULL, 10) : 0;
+	k->exp = exp;
+	k->size = size;
 	call->keybytes += len + 1;
 	*s = (uint32_t)++res->nkeys;
 	return (0);
 }
 
 /*
- * Dump one server's keys into res, keeping those under the namespace and
- * prefix (the namespace is removed).  Returns 0, or with *why set (in
- * words of its own, or in buf) -1 when the server cannot be reached, -2
- * when its reply is refused and -3 when memory runs out.
+ * keys --big: a server's largest keys so far, at most the count asked,
+ * as a heap whose root is the one to go first: the smallest, and of
+ * equal sizes the last by name.
+ */
+struct heap {
+	struct fsmc_key *k;
+	size_t n, cap;
+};
+
+/* Whether a comes before b in a list of the largest: larger, or first by
+ * name. */
+static int
+before(const struct fsmc_key *a, const struct fsmc_key *b)
+{
+	int c;
+
+	if (a->size != b->size)
+		return (a->size > b->size);
+	c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
+	return (c != 0 ? c < 0 : a->len < b->len);
+}
+
+static void
+sift_down(struct heap *h, size_t i)
+{
+	struct fsmc_key t;
+	size_t c;
+
+	for (; (c = 2 * i + 1) < h->n; i = c) {
+		if (c + 1 < h->n && before(&h->k[c], &h->k[c + 1]))
+			c++;
+		if (!before(&h->k[i], &h->k[c]))
+			break;
+		t = h->k[i];
+		h->k[i] = h->k[c];
+		h->k[c] = t;
+	}
+}
+
+static void
+sift_up(struct heap *h, size_t i)
+{
+	struct fsmc_key t;
+
+	for (; i > 0 && before(&h->k[(i - 1) / 2], &h->k[i]); i = (i - 1) / 2) {
+		t = h->k[i];
+		h->k[i] = h->k[(i - 1) / 2];
+		h->k[(i - 1) / 2] = t;
+	}
+}
+
+/* Offer a key to the heap of server which.  Returns 0, or -3 out of
+ * memory. */
+static int
+heap_offer(struct heap *h, uint32_t which, const char *key, size_t len,
+    long long exp, unsigned long long size)
+{
+	struct fsmc_key cand, *k;
+	size_t at = holders_at(len);
+
+	memset(&cand, 0, sizeof cand);
+	cand.name = (char *)(uintptr_t)key;
+	cand.len = len;
+	cand.size = size;
+	if (h->n == h->cap && !before(&cand, &h->k[0]))
+		return (0);
+	if (h->n == h->cap) {
+		free(h->k[0].name);
+		k = &h->k[0];
+	} else
+		k = &h->k[h->n++];
+	if ((k->name = malloc(at + sizeof *k->servers)) == NULL) {
+		*k = h->k[--h->n];
+		if (k != &h->k[h->n])
+			sift_down(h, 0);
+		return (-3);
+	}
+	memcpy(k->name, key, len);
+	k->name[len] = '\0';
+	k->len = len;
+	k->exp = exp;
+	k->size = size;
+	k->servers = (uint32_t *)(void *)(k->name + at);
+	k->servers[0] = which;
+	k->nservers = 1;
+	if (k == &h->k[0])
+		sift_down(h, 0);
+	else
+		sift_up(h, h->n - 1);
+	return (0);
+}
+
+static int
+by_size(const void *a, const void *b)
+{
+	const struct fsmc_key *x = a, *y = b;
+
+	return (before(x, y) ? -1 : before(y, x) ? 1 : 0);
+}
+
+static int
+by_size_ref(const void *a, const void *b)
+{
+	return (by_size(*(const struct fsmc_key *const *)a,
+	    *(const struct fsmc_key *const *)b));
+}
+
+/* Of the same name together, the largest first. */
+static int
+by_name_ref(const void *a, const void *b)
+{
+	const struct fsmc_key *x = *(const struct fsmc_key *const *)a;
+	const struct fsmc_key *y = *(const struct fsmc_key *const *)b;
+	int c;
+
+	c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+	if (c != 0 || x->len != y->len)
+		return (c != 0 ? c : x->len < y->len ? -1 : 1);
+	return (by_size(x, y));
+}
+
+/* Move a server's heap into res->keys, largest first.  -3 out of memory. */
+static int
+heap_take(struct heap *h, struct fsmc_result *res)
+{
+	struct fsmc_key *keys;
+
+	if (h->n == 0)
+		return (0);
+	if ((keys = realloc(res->keys, (res->nkeys + h->n) * sizeof *keys)) ==
+	    NULL)
+		return (-3);
+	res->keys = keys;
+	qsort(h->k, h->n, sizeof *h->k, by_size);
+	memcpy(res->keys + res->nkeys, h->k, h->n * sizeof *h->k);
+	res->nkeys += h->n;
+	res->keycap = res->nkeys;
+	h->n = 0;
+	return (0);
+}
+
+/*
+ * The largest keys of all, from each server's largest: a key listed by
+ * several servers counts once, where it is largest.  Returns 0, or -1
+ * out of memory.
  */
 static int
-dump_server(struct fsmc_call *call, struct keyset *ks, uint32_t which,
-    const char **why, char *buf, size_t buflen)
+overall(struct fsmc_result *res)
 {
-	static const char request[] = "lru_crawler metadump all\r\n";
-	const struct fsmc_settings *st = &call->fc->settings;
-	const char *ns = st->ns != NULL ? st->ns : "";
-	size_t nslen = strlen(ns), len;
-	struct timespec pause = { 0, BUSY_WAIT_MS * 1000000L };
-	struct fsmc_conn c;
-	memcached_return_t rc;
-	int64_t deadline;
-	char *line, *key, *rest;
-	size_t lines = 0, listed = 0;
-	int tries = 0, ret = -1, kept;
+	struct fsmc_key **ref;
+	size_t i, n = 0;
 
-	fsmc_conn_init(&c, st, &st->servers[which], call->fc->cancel_fd);
-	c.binary = 0;
-	c.bare_lf = 1;
-again:
-	if ((rc = fsmc_conn_open(&c)) != MEMCACHED_SUCCESS ||
-	    fsmc_conn_put(&c, request, sizeof request - 1) != 0)
-		goto fail;
-	deadline = fsmc_now_ms() + st->io_ms;
-	if ((rc = fsmc_conn_send(&c, deadline)) != MEMCACHED_SUCCESS)
-		goto fail;
-	while ((rc = fsmc_conn_line(&c, deadline, &line, &len)) ==
-	    MEMCACHED_SUCCESS) {
-		if (strcmp(line, "END") == 0) {
-			ret = 0;
-			goto done;
-		}
-		/* Waits alone would miss a server that never stops. */
-		if (++lines % CLOCK_LINES == 0 && fsmc_now_ms() >= deadline) {
-			rc = MEMCACHED_TIMEOUT;
-			break;
-		}
-		if (strncmp(line, "BUSY", 4) == 0 && tries++ < BUSY_TRIES) {
-			fsmc_conn_close(&c);
+	if (res->nkeys == 0)
+		return (0);
+	if ((ref = calloc(res->nkeys, sizeof *ref)) == NULL ||
+	    (res->top = calloc(res->nkeys, sizeof *res->top)) == NULL) {
+		free(ref);
+		return (-1);
+	}
+	for (i = 0; i < res->nkeys; i++)
+		ref[i] = &res->keys[i];
+	qsort(ref, res->nkeys, sizeof *ref, by_name_ref);
+	for (i = 0; i < res->nkeys; i++) {
+		if (n == 0 || ref[i]->len != ref[n - 1]->len ||
+		    memcmp(ref[i]->name, ref[n - 1]->name, ref[i]->len) != 0)
+			ref[n++] = ref[i];
+	}
+	qsort(ref, n, sizeof *ref, by_size_ref);
+	for (i = 0; i < n && i < res->big; i++)
+		res->top[i] = (size_t)(ref[i] - res->keys);
+	res->ntop = i;
+	free(ref);
+	return (0);
+}
+
+/* Why a metadump failed; -1 when the server cannot be reached. */
+static int
+md_failed(struct fsmc_metadump *md, memcached_return_t rc)
+{
+	md->why = reason(rc, md->c.errnum);
+	if (rc != MEMCACHED_PROTOCOL_ERROR)
+		return (-1);
+	snprintf(
+	    md->detail, sizeof md->detail, "protocol error: %s", md->c.detail);
+	md->why = md->detail;
+	return (-2);
+}
+
+/*
+ * Send the request, on a new connection unless one is open; the
+ * deadline starts then.  memcached 1.6 walks its hash table for
+ * "metadump hash", and sees every key; "metadump all" walks the LRUs,
+ * and misses keys that move from one to another meanwhile, as many do
+ * after they are read.  Older servers have only the second.
+ */
+static int
+md_start(struct fsmc_metadump *md)
+{
+	static const char by_hash[] = "lru_crawler metadump hash\r\n",
+			  by_lru[] = "lru_crawler metadump all\r\n";
+	memcached_return_t rc;
+
+	if ((rc = fsmc_conn_open(&md->c)) != MEMCACHED_SUCCESS)
+		return (md_failed(md, rc));
+	if (fsmc_conn_put(&md->c, md->lru ? by_lru : by_hash,
+		(md->lru ? sizeof by_lru : sizeof by_hash) - 1) != 0) {
+		md->why = "out of memory";
+		return (-3);
+	}
+	md->deadline = fsmc_now_ms() + md->st->io_ms;
+	if ((rc = fsmc_conn_send(&md->c, md->deadline)) != MEMCACHED_SUCCESS)
+		return (md_failed(md, rc));
+	return (0);
+}
+
+/*
+ * Start listing the keys of configured server which that match a
+ * pattern: a prefix, or with *, ? or [ a glob of the whole key
+ * (fnmatch(3), a backslash quoting the next character).  Returns 0, or
+ * as fsmc_metadump_next() fails.
+ */
+int
+fsmc_metadump_open(struct fsmc_metadump *md, struct fsmc *fc, size_t which,
+    const char *pattern, size_t patlen)
+{
+	const struct fsmc_settings *st = &fc->settings;
+
+	memset(md, 0, sizeof *md);
+	md->st = st;
+	md->pattern = pattern;
+	md->patlen = strcspn(pattern, "*?[\\");
+	md->glob = md->patlen < patlen && strpbrk(pattern, "*?[") != NULL;
+	if (!md->glob)
+		md->patlen = patlen;
+	fsmc_conn_init(&md->c, st, &st->servers[which], fc->cancel_fd);
+	md->c.binary = 0;
+	md->c.bare_lf = 1;
+	return (md_start(md));
+}
+
+/*
+ * The next key that matches, without the namespace, with its expiry (a
+ * Unix time, -1 for never) and size: 1, or 0 after the last.  Failures
+ * are -1 when the server cannot be reached or does not answer by the
+ * deadline, -2 when it refuses the dump or breaks the protocol, -3 out
+ * of memory, each with md->why set.  The key is valid until the next
+ * call.
+ */
+int
+fsmc_metadump_next(struct fsmc_metadump *md, char **keyp, size_t *lenp,
+    long long *exp, unsigned long long *size)
+{
+	struct timespec pause = { 0, BUSY_WAIT_MS * 1000000L };
+	const char *ns = md->st->ns != NULL ? md->st->ns : "", *v;
+	size_t nslen = strlen(ns), len;
+	memcached_return_t rc;
+	char *line, *key, *rest;
+	int r;
+
+	for (;;) {
+		if ((rc = fsmc_conn_line(&md->c, md->deadline, &line, &len)) !=
+		    MEMCACHED_SUCCESS)
+			return (md_failed(md, rc));
+		if (strcmp(line, "END") == 0)
+			return (0);
+		/*
+		 * Waits alone would miss a server that never stops; a dump,
+		 * bounded by its memory, only has to keep going.
+		 */
+		if (++md->lines % CLOCK_LINES == 0 && md->renew)
+			md->deadline = fsmc_now_ms() + md->st->io_ms;
+		else if (md->lines % CLOCK_LINES == 0 &&
+		    fsmc_now_ms() >= md->deadline)
+			return (md_failed(md, MEMCACHED_TIMEOUT));
+		if (strncmp(line, "BUSY", 4) == 0 && md->tries++ < BUSY_TRIES) {
+			fsmc_conn_close(&md->c);
+			md->lines = 0;
 			nanosleep(&pause, NULL);
-			goto again;
+			if ((r = md_start(md)) != 0)
+				return (r);
+			continue;
+		}
+		if (md->lines == 1 && !md->lru &&
+		    (strcmp(line, "ERROR") == 0 ||
+			strncmp(line, "CLIENT_ERROR", 12) == 0)) {
+			md->lru = 1;
+			md->lines = 0;
+			if ((r = md_start(md)) != 0)
+				return (r);
+			continue;
 		}
 		if (strncmp(line, "key=", 4) != 0) {
-			ret = -2;
 			if (strcmp(line, "ERROR") == 0) {
-				*why = "the server has no lru_crawler metadump "
-				       "(memcached 1.4.31 or later)";
-				goto done;
+				md->why = "the server has no lru_crawler "
+					  "metadump (memcached 1.4.31 or "
+					  "later)";
+				return (-2);
 			}
-			rc = fsmc_conn_broken(&c,
-			    "unexpected reply to lru_crawler metadump", line,
-			    len);
-			break;
+			return (md_failed(md,
+			    fsmc_conn_broken(&md->c,
+				"unexpected reply to lru_crawler metadump",
+				line, len)));
 		}
 		/* The fields follow the key, which decoding shortens. */
 		key = line + 4;
@@ -296,46 +540,109 @@ again:
 		if (*rest != '\0')
 			*rest++ = '\0';
 		len = url_decode(key);
-		if (len < nslen || memcmp(key, ns, nslen) != 0 ||
-		    len - nslen < call->a.keylen ||
-		    memcmp(key + nslen, call->a.key, call->a.keylen) != 0)
+		if (len < nslen || memcmp(key, ns, nslen) != 0)
 			continue;
-		/*
-		 * A server holds a key once: one that lists more keys than
-		 * the limit passes it, even if it repeats them.
-		 */
-		if (++listed > FSMC_KEYS_MAX)
-			kept = -2;
-		else
-			kept = keep(
-			    call, ks, which, key + nslen, len - nslen, rest);
-		if (kept != 0) {
-			*why = kept == -2 ?
-			    "more than " FSMC_KEYS_MAX_TEXT
-			    " keys: a longer prefix lists fewer" :
-			    "out of memory";
-			ret = kept;
-			goto done;
-		}
+		key += nslen;
+		len -= nslen;
+		if (len < md->patlen ||
+		    memcmp(key, md->pattern, md->patlen) != 0 ||
+		    (md->glob && fnmatch(md->pattern, key, 0) != 0))
+			continue;
+		v = field(rest, "exp");
+		*exp = v != NULL ? strtoll(v, NULL, 10) : -1;
+		v = field(rest, "size");
+		*size = v != NULL ? strtoull(v, NULL, 10) : 0;
+		*keyp = key;
+		*lenp = len;
+		return (1);
 	}
-fail:
-	*why = reason(rc, c.errnum);
-	if (rc == MEMCACHED_PROTOCOL_ERROR) {
-		snprintf(buf, buflen, "protocol error: %s", c.detail);
-		*why = buf;
-		ret = -2;
-	}
-done:
-	fsmc_conn_free(&c);
-	return (ret);
+}
+
+void
+fsmc_metadump_close(struct fsmc_metadump *md)
+{
+	fsmc_conn_free(&md->c);
 }
 
 /*
- * List the keys on every server that start with the namespace and the
- * given prefix, each once with the servers that hold it.  A server that
- * fails gets its error and status in the server list and the others are
- * still listed; the result's status is that of the first to fail, in
- * the order of the configuration.
+ * List one server's keys into res: each kept once (keyset), or with
+ * --big only its largest, moved into res at the end.  Returns 0, or
+ * with *why set (in words of its own, or in buf) -1 when the server
+ * cannot be reached, -2 when its reply is refused and -3 when memory
+ * runs out.
+ */
+static int
+list_server(struct fsmc_call *call, struct keyset *ks, struct heap *h,
+    uint32_t which, const char **why, char *buf, size_t buflen)
+{
+	struct fsmc_metadump md;
+	unsigned long long size;
+	long long exp;
+	size_t len, listed = 0;
+	char *key;
+	int r;
+
+	r = fsmc_metadump_open(
+	    &md, call->fc, which, call->a.key, call->a.keylen);
+	while (r == 0 &&
+	    (r = fsmc_metadump_next(&md, &key, &len, &exp, &size)) == 1) {
+		if (h != NULL)
+			r = heap_offer(h, which, key, len, exp, size);
+		/*
+		 * A server holds a key once: one that lists more keys
+		 * than the limit passes it, even if it repeats them.
+		 */
+		else if (++listed > FSMC_KEYS_MAX)
+			r = -2;
+		else
+			r = keep(call, ks, which, key, len, exp, size);
+		if (r == -2)
+			md.why = "more than " FSMC_KEYS_MAX_TEXT
+				 " keys: a longer prefix lists fewer";
+		else if (r == -3)
+			md.why = "out of memory";
+	}
+	if (r == 0 && h != NULL && heap_take(h, call->res) != 0) {
+		md.why = "out of memory";
+		r = -3;
+	}
+	if (r != 0) {
+		snprintf(buf, buflen, "%s", md.why);
+		*why = md.why == md.detail ? buf : md.why;
+	}
+	fsmc_metadump_close(&md);
+	return (r);
+}
+
+/* The configured servers, in res->servers, for a command that asks them all. */
+enum fsmc_status
+fsmc_servers_copy(struct fsmc_call *call)
+{
+	const struct fsmc_settings *st = &call->fc->settings;
+	struct fsmc_result *res = call->res;
+	size_t i;
+
+	if ((res->servers = calloc(st->nservers, sizeof *res->servers)) == NULL)
+		return (fsmc_fail(
+		    res, FSMC_EINTERNAL, call->cmd->name, "out of memory"));
+	for (i = 0; i < st->nservers; i++) {
+		res->servers[i].port = st->servers[i].port;
+		if ((res->servers[i].host = strdup(st->servers[i].host)) ==
+		    NULL)
+			return (fsmc_fail(res, FSMC_EINTERNAL, call->cmd->name,
+			    "out of memory"));
+		res->nservers++;
+	}
+	return (FSMC_OK);
+}
+
+/*
+ * List the keys on every server that match the pattern under the
+ * namespace, each once with the servers that hold it, or with --big
+ * each server's largest and the largest of all.  A server that fails
+ * gets its error and status in the server list and the others are still
+ * listed; the result's status is that of the first to fail, in the
+ * order of the configuration.
  */
 enum fsmc_status
 cmd_keys(struct fsmc_call *call)
@@ -345,6 +652,7 @@ cmd_keys(struct fsmc_call *call)
 	const struct fsmc_settings *st = &call->fc->settings;
 	struct fsmc_result *res = call->res;
 	struct keyset ks = { NULL, 0, 1 };
+	struct heap h = { NULL, 0, 0 };
 	const char *why = NULL;
 	char detail[256], firstwhy[256];
 	size_t i, failed = 0;
@@ -357,23 +665,20 @@ cmd_keys(struct fsmc_call *call)
 	if (st->sasl_user != NULL)
 		return (fsmc_fail(res, FSMC_EUSAGE, call->cmd->name,
 		    "needs the text protocol, which cannot authenticate"));
-	if ((res->servers = calloc(st->nservers, sizeof *res->servers)) == NULL)
+	if (fsmc_servers_copy(call) != FSMC_OK)
+		return (res->status);
+	if (call->a.big > 0 && (h.k = calloc(call->a.big, sizeof *h.k)) == NULL)
 		return (fsmc_fail(
 		    res, FSMC_EINTERNAL, call->cmd->name, "out of memory"));
+	h.cap = call->a.big;
 	if ((size_t)st->replicas < st->nservers)
 		ks.room += (size_t)st->replicas;
 	for (i = 0; i < st->nservers; i++) {
-		res->servers[i].port = st->servers[i].port;
-		if ((res->servers[i].host = strdup(st->servers[i].host)) ==
-		    NULL) {
-			free(ks.slots);
-			return (fsmc_fail(res, FSMC_EINTERNAL, call->cmd->name,
-			    "out of memory"));
-		}
-		res->nservers++;
-		if ((r = dump_server(call, &ks, (uint32_t)i, &why, detail,
-			 sizeof detail)) == 0)
+		if ((r = list_server(call, &ks, h.k != NULL ? &h : NULL,
+			 (uint32_t)i, &why, detail, sizeof detail)) == 0)
 			continue;
+		while (h.n > 0)
+			free(h.k[--h.n].name);
 		res->servers[i].error = why == detail ? "protocol error" : why;
 		res->servers[i].status = of[-r - 1];
 		if (failed++ == 0) {
@@ -384,6 +689,10 @@ cmd_keys(struct fsmc_call *call)
 		}
 	}
 	free(ks.slots);
+	free(h.k);
+	if (call->a.big > 0 && overall(res) != 0)
+		return (fsmc_fail(
+		    res, FSMC_EINTERNAL, call->cmd->name, "out of memory"));
 	if (failed == 0)
 		return (FSMC_OK);
 	res->errtext = memcached_strerror(NULL, MEMCACHED_SOME_ERRORS);

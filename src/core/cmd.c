@@ -22,15 +22,23 @@
  *	f  flags: hexadecimal, optional 0x, 32 bits
  *	o  offset: decimal 0 to 4294967295, default 1
  *	d  delay: decimal seconds, not negative
- *	p  a key prefix: like a key, but may be empty
+ *	p  a pattern: a key prefix, or a glob of the whole key; like a
+ *	   key, but may be empty
  *	w  the word "verbose"
  *	g  a group of statistics, one of stat_groups[]
  *
+ * and options, in capitals, which come first in the kinds and before
+ * the arguments on the line, in any order, "--" ending them:
+ *
+ *	L  -l: a column of servers
+ *	B  --big count: the count largest keys, from 1 to FSMC_BIG_MAX
+ *
  * Optional arguments nest: "kvef" with two required reads
- * "key value [expiration [flags]]".  Consecutive entries with the same
- * arguments share a usage line.  Entries that share a function switch
- * on op.  Extensions, marked 1, are commands mod_memcache does not have;
- * they come after its grammar.  Keep in step with man/fsmemcache.1.
+ * "key value [expiration [flags]]"; options are never required.
+ * Consecutive entries with the same arguments and function share a
+ * usage line.  Entries that share a function switch on op.  Extensions,
+ * marked 1, are commands mod_memcache does not have; they come after its
+ * grammar.  Keep in step with man/fsmemcache.1.
  */
 /* clang-format off */
 const struct fsmc_cmd fsmc_cmds[] = {
@@ -48,7 +56,11 @@ const struct fsmc_cmd fsmc_cmds[] = {
 	{ "prepend",	FSMC_PREPEND,	"kv",	2, FSMC_REPLY_OK,	1, cmd_store },
 	{ "touch",	FSMC_TOUCH,	"ke",	2, FSMC_REPLY_OK,	1, cmd_touch },
 	{ "where",	FSMC_WHERE,	"k",	1, FSMC_REPLY_TEXT,	1, cmd_where },
-	{ "keys",	FSMC_KEYS,	"p",	0, FSMC_REPLY_KEYS,	1, cmd_keys },
+	{ "keys",	FSMC_KEYS,	"LBp",	0, FSMC_REPLY_KEYS,	1, cmd_keys },
+	{ "inspect",	FSMC_INSPECT,	"k",	1, FSMC_REPLY_INSPECT,	1, cmd_inspect },
+	{ "ttl",	FSMC_TTL,	"k",	1, FSMC_REPLY_TTL,	1, cmd_inspect },
+	{ "dump",	FSMC_DUMP,	"p",	0, FSMC_REPLY_STREAM,	1, cmd_dump },
+	{ "restore",	FSMC_RESTORE,	"",	0, FSMC_REPLY_STREAM,	1, cmd_restore },
 	{ "health",	FSMC_HEALTH,	"",	0, FSMC_REPLY_HEALTH,	1, cmd_health },
 	{ "stats",	FSMC_STATS,	"g",	0, FSMC_REPLY_STATS,	1, cmd_stats },
 	{ "slabs",	FSMC_SLABS,	"",	0, FSMC_REPLY_SLABS,	1, cmd_slabs },
@@ -82,11 +94,30 @@ arg_name(char kind)
 	case 'd':
 		return ("delay");
 	case 'p':
-		return ("prefix");
+		return ("pattern");
 	case 'w':
 		return ("verbose");
 	case 'g':
 		return ("group");
+	}
+	return ("?");
+}
+
+/* Largest keys --big lists, per server and of all. */
+#define FSMC_BIG_MAX 10000
+#define FSMC_BIG_MAX_TEXT "10000"
+
+/* An option as it is written, with the name of its value if it takes one. */
+static const char *
+opt_word(char kind, const char **value)
+{
+	*value = NULL;
+	switch (kind) {
+	case 'L':
+		return ("-l");
+	case 'B':
+		*value = "count";
+		return ("--big");
 	}
 	return ("?");
 }
@@ -112,7 +143,7 @@ fsmc_usage_line(size_t i, int cli, char *buf, size_t len, int *ext)
 {
 	const struct fsmc_cmd *cmd = fsmc_cmds, *first;
 	size_t line = 0;
-	const char *k;
+	const char *k, *v;
 	int n;
 
 	for (;;) {
@@ -122,7 +153,7 @@ fsmc_usage_line(size_t i, int cli, char *buf, size_t len, int *ext)
 		while (cmd[1].name != NULL &&
 		    strcmp(cmd[1].args, first->args) == 0 &&
 		    cmd[1].minargs == first->minargs &&
-		    cmd[1].ext == first->ext)
+		    cmd[1].ext == first->ext && cmd[1].exec == first->exec)
 			cmd++;
 		cmd++;
 		if (line++ == i)
@@ -137,14 +168,21 @@ fsmc_usage_line(size_t i, int cli, char *buf, size_t len, int *ext)
 		append(buf, len, first + 1 < cmd ? "|" : "");
 	}
 	append(buf, len, cli ? "" : ">");
+	for (k = cmd[-1].args; isupper((unsigned char)*k); k++) {
+		append(buf, len, " [");
+		append(buf, len, opt_word(*k, &v));
+		append(buf, len, v != NULL ? " " : "");
+		append(buf, len, v != NULL ? v : "");
+		append(buf, len, "]");
+	}
 	n = 0;
-	for (k = cmd[-1].args; *k != '\0'; k++, n++) {
+	for (; *k != '\0'; k++, n++) {
 		append(buf, len, n < cmd[-1].minargs ? " " : " [");
 		append(buf, len, cli ? "" : (n < cmd[-1].minargs ? "<" : ""));
 		append(buf, len, arg_name(*k));
 		append(buf, len, cli ? "" : (n < cmd[-1].minargs ? ">" : ""));
 	}
-	for (n = cmd[-1].minargs; n < (int)strlen(cmd[-1].args); n++)
+	for (; n > cmd[-1].minargs; n--)
 		append(buf, len, "]");
 	return (buf);
 }
@@ -220,8 +258,8 @@ parse_flags(const char *s, uint32_t *out)
 }
 
 /* Why key cannot be sent after a namespace of nslen, or NULL if it can. */
-static const char *
-bad_key(const char *key, size_t len, size_t nslen)
+const char *
+fsmc_bad_key(const char *key, size_t len, size_t nslen)
 {
 	size_t i;
 
@@ -316,7 +354,9 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 	char q[96];
 
 	a->offset = 1;
-	for (k = cmd->args; *k != '\0'; k++) {
+	for (k = cmd->args; isupper((unsigned char)*k); k++)
+		;
+	for (; *k != '\0'; k++) {
 		if (*k == 'v' && valuebuf != NULL) {
 			a->value = valuebuf;
 			a->valuelen = valuelen;
@@ -329,7 +369,7 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 		case 'k':
 			a->key = *argv;
 			a->keylen = strlen(*argv);
-			if ((why = bad_key(
+			if ((why = fsmc_bad_key(
 				 a->key, a->keylen, call->fc->nslen)) != NULL) {
 				fsmc_quote(a->key, a->keylen, q, sizeof q);
 				call->res->errtext = memcached_strerror(
@@ -342,13 +382,13 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 			a->key = *argv;
 			a->keylen = strlen(*argv);
 			if (a->keylen > 0 &&
-			    (why = bad_key(
+			    (why = fsmc_bad_key(
 				 a->key, a->keylen, call->fc->nslen)) != NULL) {
 				fsmc_quote(a->key, a->keylen, q, sizeof q);
 				call->res->errtext = memcached_strerror(
 				    NULL, MEMCACHED_BAD_KEY_PROVIDED);
 				return (fsmc_fail(call->res, FSMC_EDATA,
-				    cmd->name, "bad prefix %s: %s", q, why));
+				    cmd->name, "bad pattern %s: %s", q, why));
 			}
 			break;
 		case 'v':
@@ -403,6 +443,57 @@ parse_args(struct fsmc_call *call, int argc, char **argv, const void *valuebuf,
 }
 
 /*
+ * Take the options the command has from the front of its words, up to
+ * the first word that is not one of them, or "--".  A word that starts
+ * with "-" but is no option of the command is an argument (a key may
+ * start with "-").  Returns the number of words taken.
+ */
+static int
+parse_opts(struct fsmc_call *call, int argc, char **argv)
+{
+	const char *opts = call->cmd->args, *word, *value;
+	long long n;
+	char q[96];
+	int used = 0;
+
+	while (isupper((unsigned char)*opts) && used < argc &&
+	    argv[used][0] == '-') {
+		if (strcmp(argv[used], "--") == 0)
+			return (used + 1);
+		for (word = NULL; isupper((unsigned char)*opts); opts++) {
+			if (strcmp(argv[used], opt_word(*opts, &value)) == 0) {
+				word = argv[used];
+				break;
+			}
+		}
+		if (word == NULL)
+			break;
+		used++;
+		if (*opts == 'L')
+			call->a.servers_column = 1;
+		else if (used == argc) {
+			fsmc_fail(call->res, FSMC_EUSAGE, call->cmd->name,
+			    "%s needs a %s", word, value);
+			return (-1);
+		} else if (parse_decimal(argv[used], 1, FSMC_BIG_MAX, &n)) {
+			fsmc_quote(argv[used], strlen(argv[used]), q, sizeof q);
+			call->res->errtext = memcached_strerror(
+			    NULL, MEMCACHED_INVALID_ARGUMENTS);
+			fsmc_fail(call->res, FSMC_EDATA, call->cmd->name,
+			    "bad %s %s: not a decimal number from 1 to "
+			    "%s",
+			    value, q, FSMC_BIG_MAX_TEXT);
+			return (-1);
+		} else {
+			call->a.big = (size_t)n;
+			used++;
+		}
+		opts = call->cmd->args;
+	}
+	return (used);
+}
+
+/*
  * Find the command named by argv[0] and check its arguments, filling
  * call and res but sending nothing.  With valuebuf, the command's value
  * is valuebuf and is not among the words.
@@ -411,7 +502,8 @@ enum fsmc_status
 fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
     const void *valuebuf, size_t valuelen, struct fsmc_result *res)
 {
-	int nargs, maxargs;
+	const char *kinds;
+	int nargs, maxargs, nopts;
 	char q[96];
 
 	memset(res, 0, sizeof *res);
@@ -429,8 +521,14 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
 	res->command = call->cmd->name;
 	res->reply = call->cmd->reply;
 
+	if ((nopts = parse_opts(call, argc - 1, argv + 1)) < 0)
+		return (res->status);
+	argc -= nopts;
+	argv += nopts;
 	nargs = argc - 1;
-	maxargs = (int)strlen(call->cmd->args);
+	for (kinds = call->cmd->args; isupper((unsigned char)*kinds); kinds++)
+		;
+	maxargs = (int)strlen(kinds);
 	if (valuebuf != NULL) {
 		if (strchr(call->cmd->args, 'v') == NULL)
 			return (fsmc_fail(res, FSMC_EUSAGE, call->cmd->name,
@@ -448,6 +546,8 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
 		res->warning[0] = '\0';
 	res->key = call->a.key;
 	res->keylen = call->a.keylen;
+	res->servers_column = call->a.servers_column;
+	res->big = call->a.big;
 	return (res->status);
 }
 
@@ -461,6 +561,17 @@ enum fsmc_status
 fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
     size_t valuelen, struct fsmc_result *res)
 {
+	return (fsmc_run_stream(fc, argc, argv, valuebuf, valuelen, NULL, res));
+}
+
+/*
+ * fsmc_run(), with what dump writes its items to and restore reads its
+ * input from; other commands do not use stream, which may be NULL.
+ */
+enum fsmc_status
+fsmc_run_stream(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
+    size_t valuelen, const struct fsmc_stream *stream, struct fsmc_result *res)
+{
 	struct fsmc_call call;
 	struct fsmc_link link;
 
@@ -471,6 +582,7 @@ fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
 		return (res->status);
 	call.mc = fc->proto;
 	call.link = &link;
+	call.stream = stream;
 	call.cmd->exec(&call);
 	fsmc_link_free(&link);
 	return (res->status);

@@ -140,6 +140,7 @@ struct fsmc_response {
 	size_t valuelen;
 	uint32_t flags;
 	uint64_t number;
+	uint64_t cas; /* gets */
 };
 
 /* One statistic of a stats reply; body is the engine's. */
@@ -180,6 +181,8 @@ struct fsmc_args {
 	uint32_t offset;
 	int verbose;
 	const char *group; /* of stats */
+	int servers_column; /* keys -l */
+	size_t big;	    /* keys --big */
 };
 
 enum fsmc_op {
@@ -202,7 +205,11 @@ enum fsmc_op {
 	FSMC_STATS,
 	FSMC_SLABS,
 	FSMC_TOP,
-	FSMC_LATENCY
+	FSMC_LATENCY,
+	FSMC_INSPECT,
+	FSMC_TTL,
+	FSMC_DUMP,
+	FSMC_RESTORE
 };
 
 struct fsmc_call;
@@ -229,6 +236,9 @@ struct fsmc_call {
 	struct fsmc_conn *conn; /* where it failed, for the message */
 	size_t keybytes;	/* keys: the bytes of the names kept */
 	int pipe;		/* session: send without waiting for replies */
+	int pinned; /* multi-get: conn is the server to ask, whatever the
+		       key's placement */
+	const struct fsmc_stream *stream; /* dump, restore */
 };
 
 /*
@@ -283,6 +293,10 @@ memcached_return_t fsmc_wire_value(struct fsmc_conn *, int64_t,
     struct fsmc_response *);
 memcached_return_t fsmc_wire_stat(
     struct fsmc_conn *, int64_t, size_t *, struct fsmc_stat_line *);
+int fsmc_wire_inspect(struct fsmc_conn *, const char *, size_t);
+memcached_return_t fsmc_wire_inspected(
+    struct fsmc_conn *, int64_t, const char *, size_t, struct fsmc_meta *);
+int fsmc_wire_gets(struct fsmc_conn *, const char *, size_t);
 
 /* sasl.c */
 memcached_return_t fsmc_sasl_auth(struct fsmc_conn *, int64_t);
@@ -309,6 +323,7 @@ extern const struct fsmc_cmd fsmc_cmds[];
 const struct fsmc_cmd *fsmc_find_command(const char *);
 enum fsmc_status fsmc_prepare(struct fsmc_call *, struct fsmc *, int, char **,
     const void *, size_t, struct fsmc_result *);
+const char *fsmc_bad_key(const char *, size_t, size_t);
 
 /* fsmc.c */
 enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
@@ -427,5 +442,35 @@ enum fsmc_status cmd_stats(struct fsmc_call *);
 enum fsmc_status cmd_slabs(struct fsmc_call *);
 enum fsmc_status cmd_top(struct fsmc_call *);
 enum fsmc_status cmd_latency(struct fsmc_call *);
+enum fsmc_status cmd_inspect(struct fsmc_call *);
+enum fsmc_status cmd_dump(struct fsmc_call *);
+enum fsmc_status cmd_restore(struct fsmc_call *);
+
+/*
+ * cmd-keys.c, shared with cmd-dump.c: a server's keys, one at a time,
+ * from lru_crawler metadump on a text connection of its own.
+ */
+struct fsmc_metadump {
+	struct fsmc_conn c;
+	const struct fsmc_settings *st;
+	const char *pattern; /* a prefix, or a glob of the whole key */
+	size_t patlen;
+	int glob;
+	int64_t deadline; /* of the whole dump, or with renew of the next
+			     lines */
+	int renew;
+	int lru; /* the server cannot walk its hash table */
+	size_t lines, listed;
+	int tries;
+	const char *why; /* why it failed */
+	char detail[256];
+};
+
+int fsmc_metadump_open(
+    struct fsmc_metadump *, struct fsmc *, size_t, const char *, size_t);
+int fsmc_metadump_next(struct fsmc_metadump *, char **, size_t *, long long *,
+    unsigned long long *);
+void fsmc_metadump_close(struct fsmc_metadump *);
+enum fsmc_status fsmc_servers_copy(struct fsmc_call *);
 
 #endif

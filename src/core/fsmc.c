@@ -96,6 +96,7 @@ fsmc_result_clear(struct fsmc_result *res)
 	for (i = 0; i < res->nkeys; i++)
 		free(res->keys[i].name);
 	free(res->keys);
+	free(res->top);
 	free(res->words);
 	fsmc_health_clear(res);
 	memset(res, 0, sizeof *res);

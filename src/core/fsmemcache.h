@@ -40,7 +40,10 @@ enum fsmc_reply {
 	FSMC_REPLY_STATS,    /* each server's statistics of a group */
 	FSMC_REPLY_SLABS,    /* each server's slab classes */
 	FSMC_REPLY_TOP,	     /* each server's statistics, timed, for rates */
-	FSMC_REPLY_LATENCY   /* each server's round trip */
+	FSMC_REPLY_LATENCY,  /* each server's round trip */
+	FSMC_REPLY_INSPECT,  /* what the server knows of a key */
+	FSMC_REPLY_TTL,	     /* a key's seconds left, -1 for never */
+	FSMC_REPLY_STREAM    /* dump, restore: items went through a stream */
 };
 
 /* The verdicts of health, numbered as monitoring plugins exit. */
@@ -115,6 +118,31 @@ struct fsmc_slab {
 	int full;			 /* every chunk used */
 };
 
+/*
+ * What inspect and ttl learn of a key without fetching its value; known
+ * holds the FSMC_META_ bits of the fields the server told.
+ */
+#define FSMC_META_TTL 0x01
+#define FSMC_META_ACCESS 0x02
+#define FSMC_META_FETCHED 0x04
+#define FSMC_META_SIZE 0x08
+#define FSMC_META_FLAGS 0x10
+#define FSMC_META_CAS 0x20
+#define FSMC_META_CLASS 0x40
+#define FSMC_META_ITEM_SIZE 0x80
+
+struct fsmc_meta {
+	unsigned int known;
+	long long ttl;			/* seconds left, -1 for never */
+	unsigned long long last_access; /* seconds since */
+	int fetched;			/* read since it was stored */
+	unsigned long long size;	/* of the value */
+	uint32_t flags;
+	uint64_t cas;
+	unsigned int slab_class;
+	unsigned long long item_size; /* value, key and memcached's header */
+};
+
 struct fsmc_server {
 	char *host; /* as configured; a socket path for UNIX sockets */
 	unsigned int port;
@@ -172,7 +200,52 @@ struct fsmc_result {
 	 * meant (an expiration already past), else empty. */
 	char warning[256];
 	struct fsmc_health *health; /* health: NULL when nothing was judged */
+	int servers_column; /* keys -l */
+	size_t big;	    /* keys --big N: keys holds each server's N
+			       largest, server by server, largest first */
+	size_t *top;	    /* keys --big: the N largest of all, as indexes
+			       in keys, largest first */
+	size_t ntop;
+	struct fsmc_meta meta; /* inspect, ttl */
+	/* dump: items written, and keys listed that could not be read;
+	 * restore: items read, those skipped as expired, and those the
+	 * servers refused */
+	unsigned long long items, skipped, refused;
 };
+
+/*
+ * An item of dump, and of restore's input.  The pointers are valid
+ * during the call that hands it over.
+ */
+struct fsmc_item {
+	const char *key; /* without the namespace */
+	size_t keylen;
+	const char *value;
+	size_t valuelen;
+	uint32_t flags;
+	long long exp;	    /* Unix time, 0 for never */
+	const char *server; /* where it was read, as fsmc_address() has it */
+};
+
+typedef int (*fsmc_item_fn)(void *, const struct fsmc_item *);
+typedef long (*fsmc_read_fn)(void *, void *, size_t);
+
+/*
+ * What dump and restore stream through, as they hold neither all the
+ * items nor all the input at once: item is called for each item dumped
+ * and stops the dump when it returns non-zero; read fills a buffer with
+ * restore's input and returns how much, 0 at its end, -1 on failure.
+ */
+struct fsmc_stream {
+	fsmc_item_fn item;
+	fsmc_read_fn read;
+	void *ctx;
+};
+
+/* The first line of a dump: restore and -f skip it as a comment. */
+#define FSMC_DUMP_HEADER                                              \
+	"# fsmemcache dump: each item is \"{LENGTH} set KEY EXPIRES " \
+	"FLAGS\", a newline, LENGTH bytes of value and a newline\n"
 
 /*
  * Where the configuration comes from, and what overrides it.  Zero
@@ -207,6 +280,8 @@ void fsmc_set_cancel_fd(struct fsmc *, int);
 void fsmc_describe(const struct fsmc *, fsmc_write_fn, void *);
 enum fsmc_status fsmc_run(
     struct fsmc *, int, char **, const void *, size_t, struct fsmc_result *);
+enum fsmc_status fsmc_run_stream(struct fsmc *, int, char **, const void *,
+    size_t, const struct fsmc_stream *, struct fsmc_result *);
 enum fsmc_status fsmc_run_line(
     struct fsmc *, const char *, const void *, size_t, struct fsmc_result *);
 
@@ -220,6 +295,8 @@ enum fsmc_status fsmc_session_run_gets(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
 enum fsmc_status fsmc_session_check(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
+enum fsmc_status fsmc_session_check_values(struct fsmc_session *, size_t, int *,
+    char ***, const char *const *, const size_t *, struct fsmc_result *);
 enum fsmc_status fsmc_session_flush(
     struct fsmc_session *, struct fsmc_result *);
 enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
@@ -227,6 +304,8 @@ void fsmc_session_set_value_max(struct fsmc_session *, size_t);
 void fsmc_session_close(struct fsmc_session *);
 void fsmc_result_clear(struct fsmc_result *);
 int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
+int fsmc_render_item(const struct fsmc_item *, fsmc_write_fn, void *);
+int fsmc_record_header(const char *, size_t *);
 const char *fsmc_usage_line(size_t, int, char *, size_t, int *);
 const char *fsmc_command_name(size_t);
 const char *fsmc_libmemcached_version(void);

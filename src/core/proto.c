@@ -316,7 +316,7 @@ parse_unsigned(const char *s, uint64_t max, uint64_t *out)
 		return (NULL);
 	for (; isdigit((unsigned char)*s); s++) {
 		d = (unsigned)(*s - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return (NULL);
 		v = v * 10 + d;
 	}
@@ -635,7 +635,7 @@ text_value(struct fsmc_conn *c, int64_t deadline, const char *const *keys,
 {
 	memcached_return_t rc;
 	const char *p, *key;
-	uint64_t flags, bytes, cas;
+	uint64_t flags, bytes, cas = 0;
 	size_t len, keylen, i;
 	char *line, *data;
 
@@ -677,6 +677,7 @@ text_value(struct fsmc_conn *c, int64_t deadline, const char *const *keys,
 	rp->value = data;
 	rp->valuelen = (size_t)bytes;
 	rp->flags = (uint32_t)flags;
+	rp->cas = cas;
 	*which = i;
 	*cursor = i + 1;
 	return (MEMCACHED_SUCCESS);
@@ -806,4 +807,207 @@ fsmc_wire_stat(struct fsmc_conn *c, int64_t deadline, size_t *count,
 	sl->value = sp + 1;
 	sl->valuelen = len - (size_t)(sl->value - line);
 	return (MEMCACHED_SUCCESS);
+}
+
+/*
+ * inspect and ttl: a meta get of everything but the value that leaves
+ * the item as it was (u: not bumped in its LRU, not marked fetched),
+ * then meta debug, which alone tells the slab class and the item's whole
+ * size.  Both are text commands of memcached 1.6; its meta debug's exp
+ * is not used, as 1.6.18 gives it negated.
+ */
+#define MG_FLAGS "kstfchl"
+
+int
+fsmc_wire_inspect(struct fsmc_conn *c, const char *key, size_t keylen)
+{
+	return (fsmc_conn_put(c, "mg", 2) || put_text_key(c, key, keylen) ||
+	    fsmc_conn_put(c, " k s t f c h l u\r\nme", 20) ||
+	    put_text_key(c, key, keylen) || fsmc_conn_put(c, "\r\n", 2));
+}
+
+/* A gets of one key: what the text protocol tells without meta commands. */
+int
+fsmc_wire_gets(struct fsmc_conn *c, const char *key, size_t keylen)
+{
+	return (fsmc_conn_put(c, "gets", 4) || put_text_key(c, key, keylen) ||
+	    fsmc_conn_put(c, "\r\n", 2));
+}
+
+/* A signed decimal of at most max either way; the end of it, or NULL. */
+static const char *
+parse_signed(const char *s, uint64_t max, long long *out)
+{
+	const char *end;
+	uint64_t v;
+
+	end = parse_unsigned(s + (*s == '-'), max, &v);
+	if (end != NULL)
+		*out = *s == '-' ? -(long long)v : (long long)v;
+	return (end);
+}
+
+/*
+ * The tokens of a meta get's HD line: each flag asked for, once, with
+ * its value.  Returns 0, or -1 when a token is not one of them.
+ */
+static int
+mg_tokens(const struct fsmc_conn *c, const char *p, const char *key,
+    size_t keylen, struct fsmc_meta *m)
+{
+	const char *end, *tok;
+	unsigned int seen = 0, bit;
+	uint64_t v;
+	size_t len;
+
+	while (*p != '\0') {
+		if (*p++ != ' ' || *p == '\0' ||
+		    (tok = strchr(MG_FLAGS, *p)) == NULL)
+			return (-1);
+		bit = 1U << (tok - MG_FLAGS);
+		if ((seen & bit) != 0)
+			return (-1);
+		seen |= bit;
+		p++;
+		len = strcspn(p, " ");
+		switch (*tok) {
+		case 'k':
+			if (!same_key(c, p, len, key, keylen))
+				return (-1);
+			end = p + len;
+			break;
+		case 't':
+			end = parse_signed(p, INT64_MAX, &m->ttl);
+			if (end != NULL && m->ttl < -1)
+				end = NULL;
+			break;
+		case 'h':
+			end = parse_unsigned(p, 1, &v);
+			m->fetched = (int)v;
+			break;
+		case 'f':
+			end = parse_unsigned(p, UINT32_MAX, &v);
+			m->flags = (uint32_t)v;
+			break;
+		case 'c':
+			end = parse_unsigned(p, UINT64_MAX, &m->cas);
+			break;
+		case 's':
+			end = parse_unsigned(p, UINT64_MAX, &v);
+			m->size = v;
+			break;
+		default:
+			end = parse_unsigned(p, UINT64_MAX, &v);
+			m->last_access = v;
+			break;
+		}
+		if (end != p + len || len == 0)
+			return (-1);
+		p = end;
+	}
+	if (seen != (1U << (sizeof MG_FLAGS - 1)) - 1)
+		return (-1);
+	m->known |= FSMC_META_TTL | FSMC_META_ACCESS | FSMC_META_FETCHED |
+	    FSMC_META_SIZE | FSMC_META_FLAGS | FSMC_META_CAS;
+	return (0);
+}
+
+/*
+ * The fields of a meta debug's ME line, NAME=VALUE each: the slab class
+ * and the item's size are kept, the others checked for their shape only
+ * (later versions may add some).  Returns 0, or -1 when malformed.
+ */
+static int
+me_fields(const struct fsmc_conn *c, const char *p, const char *key,
+    size_t keylen, struct fsmc_meta *m)
+{
+	const char *eq, *end;
+	size_t len;
+	uint64_t v;
+
+	len = strcspn(p, " ");
+	if (!same_key(c, p, len, key, keylen))
+		return (-1);
+	for (p += len; *p != '\0'; p = end) {
+		if (*p++ != ' ')
+			return (-1);
+		len = strcspn(p, " ");
+		end = p + len;
+		if ((eq = memchr(p, '=', len)) == NULL || eq == p ||
+		    eq + 1 == end)
+			return (-1);
+		if (eq - p == 3 && memcmp(p, "cls", 3) == 0) {
+			if (parse_unsigned(eq + 1, UINT32_MAX, &v) != end)
+				return (-1);
+			m->slab_class = (unsigned int)v;
+			m->known |= FSMC_META_CLASS;
+		} else if (eq - p == 4 && memcmp(p, "size", 4) == 0) {
+			if (parse_unsigned(eq + 1, UINT64_MAX, &v) != end)
+				return (-1);
+			m->item_size = v;
+			m->known |= FSMC_META_ITEM_SIZE;
+		}
+	}
+	return (0);
+}
+
+static memcached_return_t
+inspected(struct fsmc_conn *c, int64_t deadline, const char *key, size_t keylen,
+    struct fsmc_meta *m)
+{
+	memcached_return_t rc, mg, me;
+	char *line;
+	size_t len;
+
+	if ((rc = fsmc_conn_line(c, deadline, &line, &len)) !=
+	    MEMCACHED_SUCCESS)
+		return (rc);
+	/* A miss echoes the key too. */
+	if (strcmp(line, "EN") == 0 ||
+	    (strncmp(line, "EN k", 4) == 0 &&
+		same_key(c, line + 4, len - 4, key, keylen)))
+		mg = MEMCACHED_NOTFOUND;
+	else if (strncmp(line, "HD ", 3) == 0) {
+		if (mg_tokens(c, line + 2, key, keylen, m) != 0)
+			return (fsmc_conn_broken(
+			    c, "a malformed reply to mg", line, len));
+		mg = MEMCACHED_SUCCESS;
+	} else if (text_error(line, &mg)) {
+		if (mg == MEMCACHED_ERROR || mg == MEMCACHED_CLIENT_ERROR)
+			mg = MEMCACHED_NOT_SUPPORTED;
+	} else
+		return (
+		    fsmc_conn_broken(c, "unexpected reply to mg", line, len));
+
+	if ((rc = fsmc_conn_line(c, deadline, &line, &len)) !=
+	    MEMCACHED_SUCCESS)
+		return (rc);
+	if (strncmp(line, "ME ", 3) == 0) {
+		if (me_fields(c, line + 3, key, keylen, m) != 0)
+			return (fsmc_conn_broken(
+			    c, "a malformed reply to me", line, len));
+	} else if (strcmp(line, "EN") != 0 && !text_error(line, &me))
+		return (
+		    fsmc_conn_broken(c, "unexpected reply to me", line, len));
+	return (mg);
+}
+
+/*
+ * The replies to fsmc_wire_inspect(): MEMCACHED_SUCCESS with the
+ * fields in m, MEMCACHED_NOTFOUND, MEMCACHED_NOT_SUPPORTED when the
+ * server has no meta get (ERROR or CLIENT_ERROR: older than 1.6), or a
+ * failure.  A server without meta debug alone leaves the slab class and
+ * item size unknown.
+ */
+memcached_return_t
+fsmc_wire_inspected(struct fsmc_conn *c, int64_t deadline, const char *key,
+    size_t keylen, struct fsmc_meta *m)
+{
+	memcached_return_t rc;
+
+	memset(m, 0, sizeof *m);
+	/* Without the item, nothing of it counts, whatever me said. */
+	if ((rc = inspected(c, deadline, key, keylen, m)) != MEMCACHED_SUCCESS)
+		m->known = 0;
+	return (rc);
 }

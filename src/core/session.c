@@ -306,6 +306,19 @@ enum fsmc_status
 fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
     struct fsmc_result *results)
 {
+	return (
+	    fsmc_session_check_values(s, n, argcs, argvs, NULL, NULL, results));
+}
+
+/*
+ * The same, where a command whose values[i] is not NULL has that value
+ * (of valuelens[i] bytes), not among its words, as with -x.
+ */
+enum fsmc_status
+fsmc_session_check_values(struct fsmc_session *s, size_t n, int *argcs,
+    char ***argvs, const char *const *values, const size_t *valuelens,
+    struct fsmc_result *results)
+{
 	struct fsmc_call *stores, *gets;
 	struct fsmc_result *got;
 	const struct fsmc_cmd *get = fsmc_find_command("get");
@@ -329,7 +342,9 @@ fsmc_session_check(struct fsmc_session *s, size_t n, int *argcs, char ***argvs,
 		return (FSMC_EINTERNAL);
 	}
 	for (i = 0; i < n; i++) {
-		if (fsmc_prepare(&stores[i], s->fc, argcs[i], argvs[i], NULL, 0,
+		if (fsmc_prepare(&stores[i], s->fc, argcs[i], argvs[i],
+			values != NULL ? values[i] : NULL,
+			values != NULL ? valuelens[i] : 0,
 			&results[i]) != FSMC_OK)
 			continue;
 		gets[ngets] = stores[i];

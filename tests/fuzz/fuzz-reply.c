@@ -21,6 +21,9 @@
  *			that the input falls across the end of the read
  *			buffer (where a text line is moved to the front)
  *	bit 5		multi-get keys that repeat and prefix one another
+ *	bit 6		instead of bits 2-3: the replies to inspect's meta
+ *			get and meta debug, read with
+ *			fsmc_wire_inspected() (text protocol)
  * Byte 1 is the reader's parameter: the verb of a single reply, the
  * number of keys of a multi-get (1 to 4), or how many 32-byte frames
  * short of the read buffer's end the padding stops (1 to 128).  The rest
@@ -48,7 +51,7 @@
 #define PAD_FRAME 32
 #define MAX_KEYS 4
 
-enum mode { M_SINGLE, M_MGET, M_STATS, M_LINES };
+enum mode { M_SINGLE, M_MGET, M_STATS, M_LINES, M_META };
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -212,6 +215,23 @@ read_lines(struct fsmc_conn *c, int64_t deadline)
 	return (rc);
 }
 
+/* As cmd-inspect.c reads inspect's replies. */
+static memcached_return_t
+read_meta(struct fsmc_conn *c, int64_t deadline, const char *key)
+{
+	struct fsmc_meta m;
+	memcached_return_t rc;
+
+	rc = fsmc_wire_inspected(c, deadline, key, strlen(key), &m);
+	if (rc != MEMCACHED_SUCCESS && m.known != 0)
+		fail("fields of a key not found", c, rc);
+	if ((m.known & FSMC_META_TTL) && m.ttl < -1)
+		fail("a TTL below -1", c, rc);
+	if (rc == MEMCACHED_PROTOCOL_ERROR)
+		return (rc);
+	return (whole(c, rc, rc));
+}
+
 /*
  * Padding of n bytes (a multiple of PAD_FRAME) that the reader takes as
  * well-formed: statistics, or metadump lines.
@@ -278,13 +298,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return (0);
 	binary = data[0] & 1;
 	m = (enum mode)((data[0] >> 2) & 3);
+	if ((data[0] & 0x40) != 0)
+		m = M_META;
 	padded = (data[0] & 0x10) != 0 && (m == M_STATS || m == M_LINES);
 	keys = keysets[(data[0] >> 5) & 1];
 	verb = single_verbs[data[1] %
 	    (sizeof single_verbs / sizeof single_verbs[0])];
 	memset(&st, 0, sizeof st);
 	st.ns = (data[0] & 2) != 0 ? ns : NULL;
-	st.binary = binary && m != M_LINES;
+	st.binary = binary && m != M_LINES && m != M_META;
 	st.connect_ms = st.io_ms = DEADLINE_MS;
 	memset(&sc, 0, sizeof sc);
 	sc.host = host;
@@ -327,6 +349,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rq.verb = FSMC_V_STATS;
 		putfail = fsmc_wire_request(&c, &rq);
 		break;
+	case M_META:
+		putfail = fsmc_wire_inspect(&c, rq.key, rq.keylen);
+		break;
 	default:
 		c.bare_lf = !binary;
 		putfail = fsmc_conn_put(&c, metadump, sizeof metadump - 1);
@@ -357,6 +382,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case M_STATS:
 		rc = read_stats(&c, deadline);
+		break;
+	case M_META:
+		rc = read_meta(&c, deadline, keys[0]);
 		break;
 	default:
 		rc = read_lines(&c, deadline);
