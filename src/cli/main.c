@@ -573,8 +573,7 @@ sampled_view(const char *line, int argc, char **argv)
  * the verdict cannot be written.
  */
 static int
-show_timed(
-    struct output *out, const struct fsmc_result *res, double seconds)
+show_timed(struct output *out, const struct fsmc_result *res, double seconds)
 {
 	int health = res->reply == FSMC_REPLY_HEALTH;
 	int status = health ? health_exit(res) : exit_status(res->status);

@@ -180,7 +180,7 @@ struct fsmc_args {
 	uint32_t flags;
 	uint32_t offset;
 	int verbose;
-	const char *group; /* of stats */
+	const char *group;  /* of stats */
 	int servers_column; /* keys -l */
 	size_t big;	    /* keys --big */
 };

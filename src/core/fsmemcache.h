@@ -200,11 +200,11 @@ struct fsmc_result {
 	 * meant (an expiration already past), else empty. */
 	char warning[256];
 	struct fsmc_health *health; /* health: NULL when nothing was judged */
-	int servers_column; /* keys -l */
-	size_t big;	    /* keys --big N: keys holds each server's N
-			       largest, server by server, largest first */
-	size_t *top;	    /* keys --big: the N largest of all, as indexes
-			       in keys, largest first */
+	int servers_column;	    /* keys -l */
+	size_t big;		    /* keys --big N: keys holds each server's N
+				       largest, server by server, largest first */
+	size_t *top; /* keys --big: the N largest of all, as indexes
+			in keys, largest first */
 	size_t ntop;
 	struct fsmc_meta meta; /* inspect, ttl */
 	/* dump: items written, and keys listed that could not be read;
