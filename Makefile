@@ -3,8 +3,10 @@
 PROG=		fsmemcache
 LIB=		libfsmemcache.a
 SHLIB=		libfsmemcache.so
-SOVERSION=	0
-VERSION=	0.1.0
+# The version and the soname's number are the header's, and only there.
+VERSION!=	awk '$$2 == "FSMC_VERSION" { gsub(/"/, "", $$3); print $$3 }' \
+		    src/core/fsmemcache.h
+SOVERSION!=	awk '$$2 == "FSMC_SOVERSION" { print $$3 }' src/core/fsmemcache.h
 PREFIX?=	/usr/local
 BINDIR?=	$(PREFIX)/bin
 LIBDIR?=	$(PREFIX)/lib
@@ -52,22 +54,31 @@ all: $(PROG) $(LIB)
 
 $(LIB): $(CORE_OBJS)
 	$(AR) rcs $@ $^
-$(SHLIB): $(CORE_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared \
-	    -Wl,-soname,$(SHLIB).$(SOVERSION) -o $@ $^ $(LDLIBS)
+# The shared library exports only what fsmemcache.h marks FSMC_API: the
+# core is compiled with hidden visibility (the static library too, where
+# it costs nothing, since the command and the tests link it statically);
+# the version script hides the symbols the linker adds, and -z defs
+# refuses a library that would need its caller's symbols.
+$(CORE_OBJS): ALL_CFLAGS += -fvisibility=hidden
+$(SHLIB): $(CORE_OBJS) src/core/fsmemcache.map
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs \
+	    -Wl,--version-script=src/core/fsmemcache.map \
+	    -Wl,-soname,$(SHLIB).$(SOVERSION) -o $@ $(CORE_OBJS) $(LDLIBS)
 $(CLI_OBJS): ALL_CPPFLAGS += \
 		$(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 $(PROG): $(CLI_OBJS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS) \
 	    $(CLI_LDLIBS)
 mod: mod_memcache.so
+# The module exports FreeSWITCH's entry points and none of the core it
+# carries, so that no other copy of the core in the PBX can bind to it.
 mod_memcache.so: src/mod/mod_memcache.c $(LIB)
 	@if [ -z "$(strip $(MOD_CPPFLAGS))" ]; then \
 	    echo "make mod: no FreeSWITCH headers: install FreeSWITCH's" \
 	        "development files (pkg-config freeswitch) or give" \
 	        "FREESWITCH_INCLUDE=DIR" >&2; exit 1; fi
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(MOD_CPPFLAGS) $(LDFLAGS) -shared \
-	    -o $@ src/mod/mod_memcache.c $(LIB) $(LDLIBS)
+	    -Wl,--exclude-libs,ALL -o $@ src/mod/mod_memcache.c $(LIB) $(LDLIBS)
 install-mod: mod_memcache.so
 	@if [ -z "$(FREESWITCH_MODDIR)" ]; then \
 	    echo "make install-mod: give FREESWITCH_MODDIR=DIR" >&2; exit 1; fi
@@ -138,7 +149,7 @@ format-check:
 	clang-format --dry-run -Werror src/*/*.[ch] tests/*.c tests/fuzz/*.c \
 	    tests/freeswitch/*.c
 
-fsmemcache.pc: Makefile
+fsmemcache.pc: Makefile src/core/fsmemcache.h
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
 	    'includedir=$(INCLUDEDIR)' '' 'Name: fsmemcache' \
 	    'Description: FreeSWITCH memcache API commands on libmemcached' \
