@@ -179,8 +179,41 @@ clean:
 	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) mod_memcache.so \
 	    src/*/*.o src/*/*.d
 
+# Releases: the tarball, and a build and test of it.
+DISTNAME=	$(PROG)-$(VERSION)
+DISTFILE=	$(DISTNAME).tar.gz
+
+version:
+	@echo $(VERSION)
+
+# Every file git tracks, as the work tree has it, under $(DISTNAME)/;
+# owners, modes, order and times are fixed, so that one tree gives one
+# tarball.
+dist:
+	@[ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] || { \
+	    echo "make dist: $(CURDIR) is not a git checkout" >&2; exit 1; }
+	git ls-files -z | tar -cf $(DISTFILE:.gz=) --null --no-recursion \
+	    --transform 's,^,$(DISTNAME)/,' --owner=0 --group=0 \
+	    --numeric-owner --mode=u+rw,go=rX \
+	    --mtime=@$$(git log -1 --format=%ct) -T -
+	gzip -9nf $(DISTFILE:.gz=)
+
+# Unpack the tarball where nothing else is, build and test there, and
+# check that make clean leaves exactly what was unpacked.
+distcheck: dist
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	    tar -xzf $(DISTFILE) -C "$$dir" && \
+	    (cd "$$dir" && find $(DISTNAME) -type f | LC_ALL=C sort) \
+	        >"$$dir/unpacked" && \
+	    $(MAKE) -C "$$dir/$(DISTNAME)" test && \
+	    $(MAKE) -C "$$dir/$(DISTNAME)" install DESTDIR="$$dir/root" && \
+	    $(MAKE) -C "$$dir/$(DISTNAME)" clean && \
+	    (cd "$$dir" && find $(DISTNAME) -type f | LC_ALL=C sort) | \
+	        diff -u "$$dir/unpacked" - && \
+	    echo "distcheck: $(DISTFILE) builds, passes its tests and cleans up"
+
 .PHONY: all deps test bench demo check lint format format-check install mod \
-	install-mod fs-test clean
+	install-mod fs-test clean version dist distcheck
 
 # Fuzzing, ThreadSanitizer and valgrind: make fuzz, make tsan, make valgrind.
 -include tests/fuzz/fuzz.mk
