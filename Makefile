@@ -107,8 +107,9 @@ deps:
 	@sh tests/install-deps.sh
 
 test: deps
-	$(MAKE) $(PROG) $(TEST_PROGS)
+	$(MAKE) test-progs
 	bats tests
+test-progs: $(PROG) $(TEST_PROGS)
 
 bench: deps
 	$(MAKE) $(PROG)
@@ -137,7 +138,7 @@ lint: format-check
 	shellcheck -x -s bash tests/helper.bash tests/demo.sh tests/bench.sh \
 	    tests/throwaway.sh \
 	    etc/bash-completion/fsmemcache
-	shellcheck -s sh tests/install-deps.sh .ci/run
+	shellcheck -s sh tests/install-deps.sh tests/deb-check.sh .ci/run
 	shellcheck -s bash tests/fuzz/*.sh tests/freeswitch/*.sh
 	shellcheck tests/*.bats
 	@! grep -nE '\<(printf|fprintf|puts|perror|exit|abort|errx?|warnx?|syslog)\(' \
@@ -179,9 +180,11 @@ clean:
 	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) mod_memcache.so \
 	    src/*/*.o src/*/*.d
 
-# Releases: the tarball, and a build and test of it.
+# Releases: the tarball, a build and test of it, and the Debian packages.
 DISTNAME=	$(PROG)-$(VERSION)
 DISTFILE=	$(DISTNAME).tar.gz
+DEBDIR=		build/deb
+DEB_TOOLS=	dpkg-dev debhelper lintian man-db bash-completion
 
 version:
 	@echo $(VERSION)
@@ -212,8 +215,25 @@ distcheck: dist
 	        diff -u "$$dir/unpacked" - && \
 	    echo "distcheck: $(DISTFILE) builds, passes its tests and cleans up"
 
+# The Debian packages, built from the tarball as from a fresh clone into
+# $(DEBDIR), then checked by lintian and installed, used, removed and
+# purged (tests/deb-check.sh).  DEB_BUILD_OPTIONS=nocheck skips the
+# suite in the build; DEB_BUILD_PROFILES=pkg.fsmemcache.freeswitch adds
+# the module's package (debian/rules says where its headers come from).
+deb: deps dist
+	@sh tests/install-deps.sh $(DEB_TOOLS)
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)
+	cp $(DISTFILE) $(DEBDIR)/$(PROG)_$(VERSION).orig.tar.gz
+	tar -xzf $(DISTFILE) -C $(DEBDIR)
+	cd $(DEBDIR)/$(DISTNAME) && dpkg-buildpackage -us -uc
+	rm -rf $(DEBDIR)/$(DISTNAME)
+	lintian --fail-on error $(DEBDIR)/*.changes >$(DEBDIR)/lintian.txt; \
+	    status=$$?; cat $(DEBDIR)/lintian.txt; exit $$status
+	sh tests/deb-check.sh $(DEBDIR)
+
 .PHONY: all deps test bench demo check lint format format-check install mod \
-	install-mod fs-test clean version dist distcheck
+	install-mod fs-test clean version dist distcheck deb test-progs
 
 # Fuzzing, ThreadSanitizer and valgrind: make fuzz, make tsan, make valgrind.
 -include tests/fuzz/fuzz.mk

@@ -27,6 +27,7 @@ dist() {
 	git -C "$ROOT" ls-files | sed "s,^,fsmemcache-$version/," \
 	    >"$BATS_TEST_TMPDIR/tracked"
 	diff -u "$BATS_TEST_TMPDIR/tracked" "$BATS_TEST_TMPDIR/packed"
+	grep -qx "fsmemcache-$version/debian/control" "$BATS_TEST_TMPDIR/packed"
 	grep -qx "fsmemcache-$version/NEWS" "$BATS_TEST_TMPDIR/packed"
 }
 

@@ -78,6 +78,14 @@ declared() {
 	[[ "$output" == *"  SONAME               libfsmemcache.so.$sov"$'\n'* ]]
 }
 
+@test "the Debian symbols file lists exactly the functions fsmemcache.h declares" {
+	declared >"$BATS_TEST_TMPDIR/declared"
+	sed -n 's/^ \(fsmc_[a-z0-9_]*\)@Base .*/\1/p' \
+	    "$BATS_TEST_DIRNAME"/../debian/libfsmemcache[0-9]*.symbols |
+	    LC_ALL=C sort >"$BATS_TEST_TMPDIR/listed"
+	diff -u "$BATS_TEST_TMPDIR/declared" "$BATS_TEST_TMPDIR/listed"
+}
+
 @test "install keeps a configuration file that is already there" {
 	local root=$BATS_FILE_TMPDIR/root
 	echo 'servers = "cache9";' >"$root/etc/fsmemcache.cfg"

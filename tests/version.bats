@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# One version everywhere: the header sets it and the soname's number, and the Makefile, the command, the manuals and NEWS agree.
+# One version everywhere: the header sets it and the soname's number, and the Makefile, the command, the manuals, NEWS and the Debian packaging agree.
 
 load helper
 
@@ -41,4 +41,22 @@ setup_file() {
 @test "NEWS opens with the version's section" {
 	run -0 grep -m 1 '^[0-9]' "$ROOT/NEWS"
 	[[ "$output" == "$VERSION ("*")" ]]
+}
+
+@test "debian/changelog's newest entry packages the version" {
+	run -0 head -n 1 "$ROOT/debian/changelog"
+	[[ "$output" =~ ^fsmemcache\ \($VERSION-[0-9]+\)\  ]]
+}
+
+@test "the Debian library package is named after the soname's number" {
+	local lib=libfsmemcache$SOVERSION
+	run -0 grep -c "^Package: $lib\$" "$ROOT/debian/control"
+	[ "$output" = 1 ]
+	run -0 grep -c "^ *$lib (= \${binary:Version})," "$ROOT/debian/control"
+	[ "$output" = 1 ]
+	run -0 head -n 1 "$ROOT/debian/$lib.symbols"
+	[ "$output" = "libfsmemcache.so.$SOVERSION $lib #MINVER#" ]
+	[ -f "$ROOT/debian/$lib.install" ]
+	run -0 grep -c '^Package: libfsmemcache[0-9]' "$ROOT/debian/control"
+	[ "$output" = 1 ]
 }
