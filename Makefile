@@ -3,8 +3,10 @@
 PROG=		fsmemcache
 LIB=		libfsmemcache.a
 SHLIB=		libfsmemcache.so
-SOVERSION=	0
-VERSION=	0.1.0
+# The version and the soname's number are the header's, and only there.
+VERSION!=	awk '$$2 == "FSMC_VERSION" { gsub(/"/, "", $$3); print $$3 }' \
+		    src/core/fsmemcache.h
+SOVERSION!=	awk '$$2 == "FSMC_SOVERSION" { print $$3 }' src/core/fsmemcache.h
 PREFIX?=	/usr/local
 BINDIR?=	$(PREFIX)/bin
 LIBDIR?=	$(PREFIX)/lib
@@ -52,22 +54,31 @@ all: $(PROG) $(LIB)
 
 $(LIB): $(CORE_OBJS)
 	$(AR) rcs $@ $^
-$(SHLIB): $(CORE_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared \
-	    -Wl,-soname,$(SHLIB).$(SOVERSION) -o $@ $^ $(LDLIBS)
+# The shared library exports only what fsmemcache.h marks FSMC_API: the
+# core is compiled with hidden visibility (the static library too, where
+# it costs nothing, since the command and the tests link it statically);
+# the version script hides the symbols the linker adds, and -z defs
+# refuses a library that would need its caller's symbols.
+$(CORE_OBJS): ALL_CFLAGS += -fvisibility=hidden
+$(SHLIB): $(CORE_OBJS) src/core/fsmemcache.map
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-z,defs \
+	    -Wl,--version-script=src/core/fsmemcache.map \
+	    -Wl,-soname,$(SHLIB).$(SOVERSION) -o $@ $(CORE_OBJS) $(LDLIBS)
 $(CLI_OBJS): ALL_CPPFLAGS += \
 		$(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 $(PROG): $(CLI_OBJS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS) \
 	    $(CLI_LDLIBS)
 mod: mod_memcache.so
+# The module exports FreeSWITCH's entry points and none of the core it
+# carries, so that no other copy of the core in the PBX can bind to it.
 mod_memcache.so: src/mod/mod_memcache.c $(LIB)
 	@if [ -z "$(strip $(MOD_CPPFLAGS))" ]; then \
 	    echo "make mod: no FreeSWITCH headers: install FreeSWITCH's" \
 	        "development files (pkg-config freeswitch) or give" \
 	        "FREESWITCH_INCLUDE=DIR" >&2; exit 1; fi
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(MOD_CPPFLAGS) $(LDFLAGS) -shared \
-	    -o $@ src/mod/mod_memcache.c $(LIB) $(LDLIBS)
+	    -Wl,--exclude-libs,ALL -o $@ src/mod/mod_memcache.c $(LIB) $(LDLIBS)
 install-mod: mod_memcache.so
 	@if [ -z "$(FREESWITCH_MODDIR)" ]; then \
 	    echo "make install-mod: give FREESWITCH_MODDIR=DIR" >&2; exit 1; fi
@@ -96,8 +107,9 @@ deps:
 	@sh tests/install-deps.sh
 
 test: deps
-	$(MAKE) $(PROG) $(TEST_PROGS)
+	$(MAKE) test-progs
 	bats tests
+test-progs: $(PROG) $(TEST_PROGS)
 
 bench: deps
 	$(MAKE) $(PROG)
@@ -126,7 +138,7 @@ lint: format-check
 	shellcheck -x -s bash tests/helper.bash tests/demo.sh tests/bench.sh \
 	    tests/throwaway.sh \
 	    etc/bash-completion/fsmemcache
-	shellcheck -s sh tests/install-deps.sh .ci/run
+	shellcheck -s sh tests/install-deps.sh tests/deb-check.sh .ci/run
 	shellcheck -s bash tests/fuzz/*.sh tests/freeswitch/*.sh
 	shellcheck tests/*.bats
 	@! grep -nE '\<(printf|fprintf|puts|perror|exit|abort|errx?|warnx?|syslog)\(' \
@@ -138,7 +150,7 @@ format-check:
 	clang-format --dry-run -Werror src/*/*.[ch] tests/*.c tests/fuzz/*.c \
 	    tests/freeswitch/*.c
 
-fsmemcache.pc: Makefile
+fsmemcache.pc: Makefile src/core/fsmemcache.h
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
 	    'includedir=$(INCLUDEDIR)' '' 'Name: fsmemcache' \
 	    'Description: FreeSWITCH memcache API commands on libmemcached' \
@@ -168,8 +180,60 @@ clean:
 	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) mod_memcache.so \
 	    src/*/*.o src/*/*.d
 
+# Releases: the tarball, a build and test of it, and the Debian packages.
+DISTNAME=	$(PROG)-$(VERSION)
+DISTFILE=	$(DISTNAME).tar.gz
+DEBDIR=		build/deb
+DEB_TOOLS=	dpkg-dev debhelper lintian man-db bash-completion
+
+version:
+	@echo $(VERSION)
+
+# Every file git tracks, as the work tree has it, under $(DISTNAME)/;
+# owners, modes, order and times are fixed, so that one tree gives one
+# tarball.
+dist:
+	@[ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] || { \
+	    echo "make dist: $(CURDIR) is not a git checkout" >&2; exit 1; }
+	git ls-files -z | tar -cf $(DISTFILE:.gz=) --null --no-recursion \
+	    --transform 's,^,$(DISTNAME)/,' --owner=0 --group=0 \
+	    --numeric-owner --mode=u+rw,go=rX \
+	    --mtime=@$$(git log -1 --format=%ct) -T -
+	gzip -9nf $(DISTFILE:.gz=)
+
+# Unpack the tarball where nothing else is, build and test there, and
+# check that make clean leaves exactly what was unpacked.
+distcheck: dist
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	    tar -xzf $(DISTFILE) -C "$$dir" && \
+	    (cd "$$dir" && find $(DISTNAME) -type f | LC_ALL=C sort) \
+	        >"$$dir/unpacked" && \
+	    $(MAKE) -C "$$dir/$(DISTNAME)" test && \
+	    $(MAKE) -C "$$dir/$(DISTNAME)" install DESTDIR="$$dir/root" && \
+	    $(MAKE) -C "$$dir/$(DISTNAME)" clean && \
+	    (cd "$$dir" && find $(DISTNAME) -type f | LC_ALL=C sort) | \
+	        diff -u "$$dir/unpacked" - && \
+	    echo "distcheck: $(DISTFILE) builds, passes its tests and cleans up"
+
+# The Debian packages, built from the tarball as from a fresh clone into
+# $(DEBDIR), then checked by lintian and installed, used, removed and
+# purged (tests/deb-check.sh).  DEB_BUILD_OPTIONS=nocheck skips the
+# suite in the build; DEB_BUILD_PROFILES=pkg.fsmemcache.freeswitch adds
+# the module's package (debian/rules says where its headers come from).
+deb: deps dist
+	@sh tests/install-deps.sh $(DEB_TOOLS)
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)
+	cp $(DISTFILE) $(DEBDIR)/$(PROG)_$(VERSION).orig.tar.gz
+	tar -xzf $(DISTFILE) -C $(DEBDIR)
+	cd $(DEBDIR)/$(DISTNAME) && dpkg-buildpackage -us -uc
+	rm -rf $(DEBDIR)/$(DISTNAME)
+	lintian --fail-on error $(DEBDIR)/*.changes >$(DEBDIR)/lintian.txt; \
+	    status=$$?; cat $(DEBDIR)/lintian.txt; exit $$status
+	sh tests/deb-check.sh $(DEBDIR)
+
 .PHONY: all deps test bench demo check lint format format-check install mod \
-	install-mod fs-test clean
+	install-mod fs-test clean version dist distcheck deb test-progs
 
 # Fuzzing, ThreadSanitizer and valgrind: make fuzz, make tsan, make valgrind.
 -include tests/fuzz/fuzz.mk

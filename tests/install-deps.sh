@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages that building, testing and linting need,
-# when any is missing.
+# and those named as arguments (make deb's packaging tools), when any is
+# missing.
 set -eu
 
 packages="gcc make pkg-config libc6-dev libmemcached-dev libconfig-dev
@@ -9,7 +10,7 @@ shellcheck bsdutils tmux
 sasl2-bin libsasl2-modules libmemcached-tools netcat-openbsd time
 clang libclang-rt-14-dev valgrind
 python3-pylibmc python3-pymemcache php-cli php-memcached ruby ruby-dalli
-nutcracker"
+nutcracker $*"
 
 missing=""
 for p in $packages; do

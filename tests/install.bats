@@ -58,6 +58,34 @@ PROG
 	[ "$output" = "memcache <set|replace|add> <key> <value> [expiration [flags]]" ]
 }
 
+# The functions fsmemcache.h declares, one a line, sorted.
+declared() {
+	cc -E -P "$BATS_TEST_DIRNAME/../src/core/fsmemcache.h" |
+	    grep -o '\<fsmc_[a-z0-9_]*(' | tr -d '(' | LC_ALL=C sort -u
+}
+
+@test "the shared library exports exactly the functions fsmemcache.h declares, under the header's soname" {
+	local lib=$BATS_FILE_TMPDIR/root/usr/lib/libfsmemcache.so.0 sov
+	run -0 declared
+	[ "${#lines[@]}" -ge 20 ]
+	declared >"$BATS_TEST_TMPDIR/declared"
+	nm -D --defined-only "$lib" | awk '{ print $3 }' | LC_ALL=C sort \
+	    >"$BATS_TEST_TMPDIR/exported"
+	diff -u "$BATS_TEST_TMPDIR/declared" "$BATS_TEST_TMPDIR/exported"
+	sov=$(awk '$2 == "FSMC_SOVERSION" { print $3 }' \
+	    "$BATS_TEST_DIRNAME/../src/core/fsmemcache.h")
+	run -0 objdump -p "$lib"
+	[[ "$output" == *"  SONAME               libfsmemcache.so.$sov"$'\n'* ]]
+}
+
+@test "the Debian symbols file lists exactly the functions fsmemcache.h declares" {
+	declared >"$BATS_TEST_TMPDIR/declared"
+	sed -n 's/^ \(fsmc_[a-z0-9_]*\)@Base .*/\1/p' \
+	    "$BATS_TEST_DIRNAME"/../debian/libfsmemcache[0-9]*.symbols |
+	    LC_ALL=C sort >"$BATS_TEST_TMPDIR/listed"
+	diff -u "$BATS_TEST_TMPDIR/declared" "$BATS_TEST_TMPDIR/listed"
+}
+
 @test "install keeps a configuration file that is already there" {
 	local root=$BATS_FILE_TMPDIR/root
 	echo 'servers = "cache9";' >"$root/etc/fsmemcache.cfg"

@@ -10,6 +10,26 @@
 #define FSMC_VERSION "0.1.0"
 
 /*
+ * The ABI of libfsmemcache.so.FSMC_SOVERSION.  The library exports the
+ * functions declared here with FSMC_API and nothing else: the rest of
+ * the core is compiled with hidden visibility.  struct fsmc_result and
+ * struct fsmc_options live on callers' stacks, and callers index the
+ * arrays of the other structs, so every struct's size and layout is ABI,
+ * as are the enums' values and the functions' parameters.  A release
+ * that changes any of these, or removes a function, raises
+ * FSMC_SOVERSION, and with it the soname and the Debian package's name
+ * (libfsmemcacheN); one that only adds functions, or values at the end
+ * of an enum, keeps it.
+ */
+#define FSMC_SOVERSION 0
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define FSMC_API __attribute__((visibility("default")))
+#else
+#define FSMC_API
+#endif
+
+/*
  * What a command came to.  The CLI maps each to an exit status; the
  * FreeSWITCH module only renders the reply.
  */
@@ -273,52 +293,54 @@ struct fsmc;
 
 typedef int (*fsmc_write_fn)(void *, int, const void *, size_t);
 
-enum fsmc_status fsmc_open(
+FSMC_API enum fsmc_status fsmc_open(
     struct fsmc **, const struct fsmc_options *, struct fsmc_result *);
-void fsmc_close(struct fsmc *);
-void fsmc_set_cancel_fd(struct fsmc *, int);
-void fsmc_describe(const struct fsmc *, fsmc_write_fn, void *);
-enum fsmc_status fsmc_run(
+FSMC_API void fsmc_close(struct fsmc *);
+FSMC_API void fsmc_set_cancel_fd(struct fsmc *, int);
+FSMC_API void fsmc_describe(const struct fsmc *, fsmc_write_fn, void *);
+FSMC_API enum fsmc_status fsmc_run(
     struct fsmc *, int, char **, const void *, size_t, struct fsmc_result *);
-enum fsmc_status fsmc_run_stream(struct fsmc *, int, char **, const void *,
-    size_t, const struct fsmc_stream *, struct fsmc_result *);
-enum fsmc_status fsmc_run_line(
+FSMC_API enum fsmc_status fsmc_run_stream(struct fsmc *, int, char **,
+    const void *, size_t, const struct fsmc_stream *, struct fsmc_result *);
+FSMC_API enum fsmc_status fsmc_run_line(
     struct fsmc *, const char *, const void *, size_t, struct fsmc_result *);
 
 /* Sessions: many commands over the same connections (batches). */
 struct fsmc_session;
-enum fsmc_status fsmc_session_open(
+FSMC_API enum fsmc_status fsmc_session_open(
     struct fsmc *, int, struct fsmc_session **, struct fsmc_result *);
-enum fsmc_status fsmc_session_run(struct fsmc_session *, int, char **,
+FSMC_API enum fsmc_status fsmc_session_run(struct fsmc_session *, int, char **,
     const void *, size_t, struct fsmc_result *);
-enum fsmc_status fsmc_session_run_gets(
+FSMC_API enum fsmc_status fsmc_session_run_gets(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
-enum fsmc_status fsmc_session_check(
+FSMC_API enum fsmc_status fsmc_session_check(
     struct fsmc_session *, size_t, int *, char ***, struct fsmc_result *);
-enum fsmc_status fsmc_session_check_values(struct fsmc_session *, size_t, int *,
-    char ***, const char *const *, const size_t *, struct fsmc_result *);
-enum fsmc_status fsmc_session_flush(
+FSMC_API enum fsmc_status fsmc_session_check_values(struct fsmc_session *,
+    size_t, int *, char ***, const char *const *, const size_t *,
+    struct fsmc_result *);
+FSMC_API enum fsmc_status fsmc_session_flush(
     struct fsmc_session *, struct fsmc_result *);
-enum fsmc_status fsmc_session_sync(struct fsmc_session *, struct fsmc_result *);
-void fsmc_session_set_value_max(struct fsmc_session *, size_t);
-void fsmc_session_close(struct fsmc_session *);
-void fsmc_result_clear(struct fsmc_result *);
-int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
-int fsmc_render_item(const struct fsmc_item *, fsmc_write_fn, void *);
-int fsmc_record_header(const char *, size_t *);
-const char *fsmc_usage_line(size_t, int, char *, size_t, int *);
-const char *fsmc_command_name(size_t);
-const char *fsmc_libmemcached_version(void);
-const char *fsmc_address(const char *, unsigned int, char *, size_t);
-const char *fsmc_stat(const struct fsmc_server *, const char *);
-int fsmc_health_limits_parse(
+FSMC_API enum fsmc_status fsmc_session_sync(
+    struct fsmc_session *, struct fsmc_result *);
+FSMC_API void fsmc_session_set_value_max(struct fsmc_session *, size_t);
+FSMC_API void fsmc_session_close(struct fsmc_session *);
+FSMC_API void fsmc_result_clear(struct fsmc_result *);
+FSMC_API int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);
+FSMC_API int fsmc_render_item(const struct fsmc_item *, fsmc_write_fn, void *);
+FSMC_API int fsmc_record_header(const char *, size_t *);
+FSMC_API const char *fsmc_usage_line(size_t, int, char *, size_t, int *);
+FSMC_API const char *fsmc_command_name(size_t);
+FSMC_API const char *fsmc_libmemcached_version(void);
+FSMC_API const char *fsmc_address(const char *, unsigned int, char *, size_t);
+FSMC_API const char *fsmc_stat(const struct fsmc_server *, const char *);
+FSMC_API int fsmc_health_limits_parse(
     const char *, struct fsmc_health_limits *, char *, size_t);
-void fsmc_slabs_total(const struct fsmc_server *, struct fsmc_slab *);
-int fsmc_rates(const struct fsmc_server *, const struct fsmc_server *,
+FSMC_API void fsmc_slabs_total(const struct fsmc_server *, struct fsmc_slab *);
+FSMC_API int fsmc_rates(const struct fsmc_server *, const struct fsmc_server *,
     struct fsmc_rates *);
 
 /* The tokenizer of FreeSWITCH API lines, exposed for tests and front ends. */
 #define FSMC_MAX_TOKENS 5
-int fsmc_split_line(char *, char **, int);
+FSMC_API int fsmc_split_line(char *, char **, int);
 
 #endif
