@@ -76,7 +76,9 @@ on_signal(int sig)
 
 	stop_signal = sig;
 	if (stop_pipe[1] >= 0)
-		(void)write(stop_pipe[1], "", 1);
+		if (write(stop_pipe[1], "", 1) < 0) {
+			/* Full: the reader is woken already. */
+		}
 	errno = saved;
 }
 

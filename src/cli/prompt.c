@@ -149,7 +149,9 @@ on_signal(int sig)
 	else if (sig != SIGCONT)
 		end_signal = sig;
 	if (sig != SIGCONT && cancel_pipe[1] >= 0)
-		(void)write(cancel_pipe[1], "", 1);
+		if (write(cancel_pipe[1], "", 1) < 0) {
+			/* Full: the reader is woken already. */
+		}
 	errno = saved;
 }
 
