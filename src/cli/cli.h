@@ -90,6 +90,7 @@ int views_latency(struct fsmc *, struct output *, const struct view_options *);
 
 /* prompt.c */
 int prompt_run(struct fsmc *, const struct fsmc_options *, struct output *);
+void table_put(const char *, int, int);
 const char *stat_value(const struct fsmc_server *, const char *);
 int output_item(struct output *, const struct fsmc_item *);
 void output_summary(struct output *, const struct fsmc_result *, double);

@@ -493,7 +493,7 @@ table_cell(const struct table *t, size_t r, size_t i)
 }
 
 /* Print text in width columns, cut short with "..." if it is wider. */
-static void
+void
 table_put(const char *text, int width, int left)
 {
 	int len = (int)strlen(text);

@@ -94,20 +94,6 @@ rows_free(struct rows *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* Print text in width columns, cut short with "..." if it is wider. */
-static void
-put_cell(const char *text, int width, int left)
-{
-	int len = (int)strlen(text);
-
-	if (len <= width)
-		printf(left ? "%-*s" : "%*s", width, text);
-	else if (width > 3)
-		printf("%.*s...", width - 3, text);
-	else
-		printf("%.*s", width, text);
-}
-
 /*
  * Print rows as a table, two spaces between columns: the first column
  * (the server) and the last (a note, with no header) to the left, the
@@ -157,7 +143,7 @@ rows_print(const struct rows *t, int clear)
 				break;
 			if (c > 0)
 				printf("%*s", GAP, "");
-			put_cell(text, w, c == 0 || c == last);
+			table_put(text, w, c == 0 || c == last);
 		}
 		printf("%s\n", clear ? "\033[K" : "");
 	}
@@ -313,7 +299,7 @@ stats_table(const struct fsmc_result *res)
 		for (r = 0; r < nrows; r++) {
 			if ((text = shown(names[r])) == NULL)
 				goto out;
-			put_cell(text, lw, 1);
+			table_put(text, lw, 1);
 			free(text);
 			for (i = first; i < end; i++) {
 				text = shown(
@@ -324,7 +310,7 @@ stats_table(const struct fsmc_result *res)
 				if (text == NULL)
 					goto out;
 				printf("%*s", GAP, "");
-				put_cell(text, width[i], 0);
+				table_put(text, width[i], 0);
 				free(text);
 			}
 			putchar('\n');
