@@ -251,9 +251,13 @@ struct fsmc_session {
 	struct fsmc_link link;
 	int used; /* the link has talked to servers: it may be stale */
 	int pipe;
-	size_t value_max;	/* of its connections */
-	unsigned int *failures; /* in a row, per configured server */
-	unsigned char *removed; /* taken out by remove_failed_servers */
+	size_t value_max;	  /* of its connections */
+	unsigned int *failures;	  /* in a row, per configured server */
+	unsigned char *removed;	  /* taken out by remove_failed_servers */
+	struct fsmc_pipeline *pl; /* commands sent, results not yet taken */
+	size_t inflight;	  /* requests of pl awaiting replies */
+	size_t remove_pending;	  /* 1 + a server to take out once pl is
+				     drained, or 0 */
 };
 
 /* wire.c */
@@ -277,6 +281,7 @@ memcached_return_t fsmc_conn_block(
     struct fsmc_conn *, int64_t, size_t, char **);
 memcached_return_t fsmc_conn_read(struct fsmc_conn *, int64_t, void *, size_t);
 int fsmc_conn_pending(const struct fsmc_conn *);
+int fsmc_conn_idle_ok(struct fsmc_conn *);
 
 /* proto.c */
 int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,
@@ -317,6 +322,14 @@ memcached_return_t fsmc_call_exchange(
 memcached_return_t fsmc_probe_text(
     struct fsmc *, const struct fsmc_server_conf *);
 memcached_return_t fsmc_conn_barrier(struct fsmc_conn *);
+
+/* session.c */
+enum fsmc_status fsmc_session_exec(struct fsmc_session *, struct fsmc_call *);
+void fsmc_session_count(struct fsmc_session *, const struct fsmc_call *);
+void fsmc_session_remove_pending(struct fsmc_session *, struct fsmc_result *);
+
+/* pipeline.c */
+void fsmc_pipeline_free(struct fsmc_session *);
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];

@@ -323,6 +323,21 @@ FSMC_API enum fsmc_status fsmc_session_flush(
 FSMC_API enum fsmc_status fsmc_session_sync(
     struct fsmc_session *, struct fsmc_result *);
 FSMC_API void fsmc_session_set_value_max(struct fsmc_session *, size_t);
+
+/*
+ * Pipelining: commands sent without waiting for their replies, up to a
+ * window of requests in flight per server, and their results taken back
+ * in the order sent.
+ */
+#define FSMC_WINDOW 64
+#define FSMC_WINDOW_MAX 1024
+FSMC_API int fsmc_session_set_window(struct fsmc_session *, unsigned int);
+FSMC_API int fsmc_session_send(
+    struct fsmc_session *, int, char **, const void *, size_t);
+FSMC_API int fsmc_session_receive(
+    struct fsmc_session *, int, struct fsmc_result *);
+FSMC_API void fsmc_session_collect(struct fsmc_session *);
+FSMC_API void fsmc_session_stop_on_error(struct fsmc_session *, int);
 FSMC_API void fsmc_session_close(struct fsmc_session *);
 FSMC_API void fsmc_result_clear(struct fsmc_result *);
 FSMC_API int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);

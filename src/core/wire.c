@@ -596,3 +596,21 @@ fsmc_conn_pending(const struct fsmc_conn *c)
 {
 	return (c->fd >= 0 && c->inend > c->inpos);
 }
+
+/*
+ * Whether a kept connection with nothing in flight can take a request:
+ * the server has neither closed it (a restart, an idle timeout) nor sent
+ * anything unasked.  Looks without waiting.
+ */
+int
+fsmc_conn_idle_ok(struct fsmc_conn *c)
+{
+	struct pollfd pfd;
+
+	if (c->fd < 0 || c->inend > c->inpos)
+		return (0);
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return (poll(&pfd, 1, 0) == 0);
+}
