@@ -282,6 +282,7 @@ memcached_return_t fsmc_conn_block(
 memcached_return_t fsmc_conn_read(struct fsmc_conn *, int64_t, void *, size_t);
 int fsmc_conn_pending(const struct fsmc_conn *);
 int fsmc_conn_idle_ok(struct fsmc_conn *);
+void fsmc_conn_nodelay(struct fsmc_conn *);
 
 /* proto.c */
 int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,

@@ -336,7 +336,6 @@ FSMC_API int fsmc_session_send(
     struct fsmc_session *, int, char **, const void *, size_t);
 FSMC_API int fsmc_session_receive(
     struct fsmc_session *, int, struct fsmc_result *);
-FSMC_API void fsmc_session_collect(struct fsmc_session *);
 FSMC_API void fsmc_session_stop_on_error(struct fsmc_session *, int);
 FSMC_API void fsmc_session_close(struct fsmc_session *);
 FSMC_API void fsmc_result_clear(struct fsmc_result *);

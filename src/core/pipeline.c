@@ -481,6 +481,7 @@ ready(struct fsmc_session *s, uint32_t i)
 {
 	struct pl_server *sv = &s->pl->servers[i];
 	struct fsmc_conn *c = &s->link.conns[i];
+	memcached_return_t rc;
 
 	while (sv->n >= s->pl->window)
 		complete_one(s, i);
@@ -488,7 +489,11 @@ ready(struct fsmc_session *s, uint32_t i)
 		return (STOPPED);
 	if (sv->n == 0 && c->fd >= 0 && !fsmc_conn_idle_ok(c))
 		fsmc_conn_close(c);
-	return (fsmc_conn_open(c));
+	if (c->fd >= 0)
+		return (MEMCACHED_SUCCESS);
+	if ((rc = fsmc_conn_open(c)) == MEMCACHED_SUCCESS)
+		fsmc_conn_nodelay(c);
+	return (rc);
 }
 
 /* Count a request, written on server i's connection, for entry seq. */
@@ -508,12 +513,14 @@ add_slot(struct fsmc_session *s, uint32_t i, uint64_t seq, int copy, int get)
 	s->inflight++;
 	s->used = 1;
 	/*
-	 * Half a window of gets makes a multi-get, so that two are in
-	 * flight while the window is full.
+	 * Half a window goes out at once (of gets, as one multi-get), so
+	 * that the server works on one half while the replies of the other
+	 * are read.
 	 */
-	if (get && ++sv->nopen >= (s->pl->window + 1) / 2)
-		flush(s, i);
-	else if (s->link.conns[i].outlen >= SEND_BYTES)
+	if (get)
+		sv->nopen++;
+	if (sv->n - sv->sent >= (s->pl->window + 1) / 2 ||
+	    s->link.conns[i].outlen >= SEND_BYTES)
 		flush(s, i);
 }
 
@@ -660,7 +667,9 @@ fsmc_session_send(struct fsmc_session *s, int argc, char **argv,
 	}
 	seq = p->next++;
 	e = entry_at(p, seq);
-	memset(e, 0, sizeof *e);
+	/* fsmc_prepare() clears the result and the call. */
+	e->done = 0;
+	e->server = 0;
 	if (fsmc_prepare(&e->call, s->fc, argc, wv, value, valuelen, &e->res) ==
 		FSMC_OK &&
 	    pipelined(s, &e->call))
@@ -718,19 +727,8 @@ fsmc_session_receive(struct fsmc_session *s, int wait, struct fsmc_result *res)
 		return (0);
 	while (!e->done)
 		complete_one(s, e->server);
+	/* The entry's result is the caller's now; sending clears it. */
 	*res = e->res;
-	memset(&e->res, 0, sizeof e->res);
 	p->first++;
 	return (1);
-}
-
-/*
- * Send what waits to be sent and read every reply in flight, so that
- * fsmc_session_receive() has every result at once.
- */
-void
-fsmc_session_collect(struct fsmc_session *s)
-{
-	if (s->pl != NULL)
-		drain(s);
 }

@@ -614,3 +614,18 @@ fsmc_conn_idle_ok(struct fsmc_conn *c)
 	pfd.revents = 0;
 	return (poll(&pfd, 1, 0) == 0);
 }
+
+/*
+ * Turn off Nagle's algorithm on an open TCP connection, whatever the
+ * settings say: for a pipeline, which gathers its requests into large
+ * writes itself, and whose second write of a window Nagle would hold
+ * back until the server acknowledged the first.
+ */
+void
+fsmc_conn_nodelay(struct fsmc_conn *c)
+{
+	int on = 1;
+
+	if (c->fd >= 0 && !c->sc->socket)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
