@@ -331,6 +331,7 @@ void fsmc_session_remove_pending(struct fsmc_session *, struct fsmc_result *);
 
 /* pipeline.c */
 void fsmc_pipeline_free(struct fsmc_session *);
+void fsmc_pipeline_wait(struct fsmc_session *);
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];

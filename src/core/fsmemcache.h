@@ -325,9 +325,10 @@ FSMC_API enum fsmc_status fsmc_session_sync(
 FSMC_API void fsmc_session_set_value_max(struct fsmc_session *, size_t);
 
 /*
- * Pipelining: commands sent without waiting for their replies, up to a
- * window of requests in flight per server, and their results taken back
- * in the order sent.
+ * Pipelining, on a session opened without pipe: commands sent without
+ * waiting for their replies, up to a window of requests in flight per
+ * server, and their results taken back in the order sent.  Running a
+ * command with fsmc_session_run() first waits for those in flight.
  */
 #define FSMC_WINDOW 64
 #define FSMC_WINDOW_MAX 1024

@@ -25,10 +25,12 @@ struct pl_entry {
  * them, and the reply is read for all of them in one forward pass.
  */
 struct pl_slot {
-	uint64_t seq;	  /* of its entry */
-	int copy;	  /* a replica's copy: its reply is read and dropped */
-	int get;	  /* one key of a multi-get */
-	size_t group;	  /* on a multi-get's first slot: its keys */
+	uint64_t seq;	     /* of its entry */
+	enum fsmc_verb verb; /* what its reply answers */
+	int copy;     /* a replica's copy: its reply is read and dropped, and
+			 its entry may be taken before */
+	int get;      /* one key of a multi-get */
+	size_t group; /* on a multi-get's first slot: its keys */
 	int64_t deadline; /* for its reply; 0 while it waits to be sent */
 };
 
@@ -52,6 +54,8 @@ struct fsmc_pipeline {
 	int stop;   /* send nothing once a command has failed */
 	int failed; /* one has: status FSMC_EUSAGE or worse */
 };
+
+static void drain(struct fsmc_session *);
 
 static struct pl_entry *
 entry_at(struct fsmc_pipeline *p, uint64_t seq)
@@ -133,6 +137,8 @@ fsmc_pipeline_free(struct fsmc_session *s)
 
 	if (p == NULL)
 		return;
+	/* Replicas' copies may still be in flight: they go out first. */
+	drain(s);
 	for (; p->first != p->next; p->first++)
 		fsmc_result_clear(&entry_at(p, p->first)->res);
 	free_servers(p);
@@ -401,9 +407,8 @@ complete_one(struct fsmc_session *s, uint32_t i)
 		read_gets(s, i);
 		return;
 	}
-	e = entry_at(p, sl->seq);
 	memset(&rq, 0, sizeof rq);
-	rq.verb = verb_of(e->call.cmd->op);
+	rq.verb = sl->verb;
 	rc = fsmc_wire_reply(c, &rq, sl->deadline, &rp);
 	if (c->fd < 0) {
 		free(rp.value);
@@ -418,6 +423,7 @@ complete_one(struct fsmc_session *s, uint32_t i)
 		free(rp.value);
 		return;
 	}
+	e = entry_at(p, sl->seq);
 	e->call.conn = c;
 	free(rp.value);
 	if (rq.verb != FSMC_V_DELETE && rq.verb != FSMC_V_TOUCH)
@@ -498,13 +504,16 @@ ready(struct fsmc_session *s, uint32_t i)
 
 /* Count a request, written on server i's connection, for entry seq. */
 static void
-add_slot(struct fsmc_session *s, uint32_t i, uint64_t seq, int copy, int get)
+add_slot(struct fsmc_session *s, uint32_t i, uint64_t seq, int copy,
+    enum fsmc_verb verb)
 {
 	struct pl_server *sv = &s->pl->servers[i];
 	struct pl_slot *sl;
+	int get = verb == FSMC_V_GET;
 
 	sl = slot_at(s->pl, sv, sv->n);
 	sl->seq = seq;
+	sl->verb = verb;
 	sl->copy = copy;
 	sl->get = get;
 	sl->group = 0;
@@ -587,14 +596,14 @@ send_entry(struct fsmc_session *s, struct pl_entry *e, uint64_t seq)
 		finish(s, e);
 		return (0);
 	}
-	add_slot(s, i, seq, 0, rq.verb == FSMC_V_GET);
+	add_slot(s, i, seq, 0, rq.verb);
 	if (rq.verb != FSMC_V_SET && rq.verb != FSMC_V_DELETE)
 		return (0);
 	for (r = 1; r <= replicas && r < l->nconns; r++) {
 		i = (e->server + r) % l->nconns;
 		if (ready(s, i) == MEMCACHED_SUCCESS &&
 		    put_request(s, i, &rq) == 0)
-			add_slot(s, i, seq, 1, 0);
+			add_slot(s, i, seq, 1, rq.verb);
 	}
 	return (0);
 }
@@ -679,8 +688,10 @@ fsmc_session_send(struct fsmc_session *s, int argc, char **argv,
 		if (p->stop && p->failed)
 			r = -1;
 		else {
+			/* It counts its server's failures itself. */
 			fsmc_session_exec(s, &e->call);
-			finish(s, e);
+			e->done = 1;
+			p->failed |= e->res.status >= FSMC_EUSAGE;
 		}
 	} else
 		finish(s, e);
@@ -731,4 +742,12 @@ fsmc_session_receive(struct fsmc_session *s, int wait, struct fsmc_result *res)
 	*res = e->res;
 	p->first++;
 	return (1);
+}
+
+/* Read every reply in flight: the session's connections are then idle. */
+void
+fsmc_pipeline_wait(struct fsmc_session *s)
+{
+	if (s->pl != NULL)
+		drain(s);
 }

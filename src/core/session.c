@@ -204,6 +204,7 @@ fsmc_session_run(struct fsmc_session *s, int argc, char **argv,
 {
 	struct fsmc_call call;
 
+	fsmc_pipeline_wait(s);
 	if (fsmc_prepare(&call, s->fc, argc, argv, valuebuf, valuelen, res) !=
 	    FSMC_OK)
 		return (res->status);
