@@ -651,7 +651,7 @@ fsmc_session_send(struct fsmc_session *s, int argc, char **argv,
 {
 	struct fsmc_pipeline *p;
 	struct fsmc_result dummy;
-	char *words[FSMC_MAX_TOKENS + 1], *block = NULL, **wv = argv;
+	char *words[FSMC_MAX_TOKENS + 1], *block = NULL, **wv;
 	struct pl_entry *e;
 	uint64_t seq;
 	int r = 0;
@@ -662,8 +662,9 @@ fsmc_session_send(struct fsmc_session *s, int argc, char **argv,
 		return (-2);
 	if (p->next - p->first >= p->cap)
 		return (-1);
-	if (argc > 0 && argc <= FSMC_MAX_TOKENS &&
-	    (wv = copy_words(argc, argv, &block, words)) == NULL)
+	if (argc < 1 || argc > FSMC_MAX_TOKENS)
+		wv = argv;
+	else if ((wv = copy_words(argc, argv, &block, words)) == NULL)
 		return (-1);
 	if (s->remove_pending > 0) {
 		drain(s);
