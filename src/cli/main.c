@@ -104,7 +104,7 @@ static const struct option_help {
 	{ 'V', "version", NULL, "print the version and exit" },
 	{ OPT_WINDOW, "window", "COUNT",
 	    "with -f: send up to COUNT lines to each server before waiting\n"
-	    "for their replies (1 to 1024, default 64; 1: one at a time)" },
+	    "for their replies (1 to 1024, default 256; 1: one at a time)" },
 	{ OPT_WARN, "warn", "LIMITS",
 	    "health: WARNING beyond LIMITS (same form as --crit, and not\n"
 	    "beyond it)" },

@@ -330,7 +330,7 @@ FSMC_API void fsmc_session_set_value_max(struct fsmc_session *, size_t);
  * server, and their results taken back in the order sent.  Running a
  * command with fsmc_session_run() first waits for those in flight.
  */
-#define FSMC_WINDOW 64
+#define FSMC_WINDOW 256
 #define FSMC_WINDOW_MAX 1024
 FSMC_API int fsmc_session_set_window(struct fsmc_session *, unsigned int);
 FSMC_API int fsmc_session_send(
