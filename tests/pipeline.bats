@@ -289,3 +289,34 @@ now_ms() {
 	out_is '+OK\n+OK\n+OK\n23\n'
 	[ "$(MC_PORT=$port mc_stat cmd_set | tr -d '\r')" = 2 ]
 }
+
+@test "a live server and one that does not answer: the live one's lines all succeed, though their deadlines pass while the batch waits on the other; the other's fail at one deadline" {
+	local k=k$BATS_TEST_NUMBER in=$BATS_TEST_TMPDIR/in want=$BATS_TEST_TMPDIR/want
+	local cfg=$BATS_TEST_TMPDIR/two.cfg hung first n t0 ms
+	fake_start --mode silent
+	hung=127.0.0.1:$FAKE_PORT
+	printf 'servers = "127.0.0.1:%d, %s";\n' "$MC_PORT" "$hung" >"$cfg"
+	seq 1 60 | awk -v k="$k" '{ print "where " k ":" $1 }' >"$in"
+	run -0 --separate-stderr fsmc -c "$cfg" -f "$in"
+	# The first line goes to the silent server: the batch waits on it
+	# first, while the replies of the live one, sent as soon as half its
+	# window filled, wait in their socket.
+	first=$(printf '%s\n' "${lines[@]}" | grep -n -x -m 1 -F "$hung" | cut -d: -f1)
+	: >"$in"
+	: >"$want"
+	for n in $(seq "$first" 60) $(seq 1 $((first - 1))); do
+		printf 'set %s:%d v\n' "$k" "$n" >>"$in"
+		if [ "${lines[n - 1]}" = "$hung" ]; then
+			echo '-ERR A TIMEOUT OCCURRED' >>"$want"
+		else
+			echo '+OK' >>"$want"
+		fi
+	done
+	t0=$(now_ms)
+	run -69 --separate-stderr to_file fsmc -c "$cfg" -t 300 --window 32 -f "$in"
+	ms=$(($(now_ms) - t0))
+	echo "$ms ms"
+	cmp "$want" "$BATS_TEST_TMPDIR/stdout"
+	[ "$ms" -lt 2000 ]
+	[ "$(grep -c -x -F '+OK' "$want")" -gt 0 ]
+}

@@ -281,7 +281,7 @@ memcached_return_t fsmc_conn_block(
     struct fsmc_conn *, int64_t, size_t, char **);
 memcached_return_t fsmc_conn_read(struct fsmc_conn *, int64_t, void *, size_t);
 int fsmc_conn_pending(const struct fsmc_conn *);
-int fsmc_conn_idle_ok(struct fsmc_conn *);
+int fsmc_conn_readable(struct fsmc_conn *);
 void fsmc_conn_nodelay(struct fsmc_conn *);
 
 /* proto.c */

@@ -324,7 +324,7 @@ verb_of(enum fsmc_op op)
  * an error reply of the binary protocol still ends with the noop's.
  */
 static void
-read_gets(struct fsmc_session *s, uint32_t i)
+read_gets(struct fsmc_session *s, uint32_t i, int64_t deadline)
 {
 	struct fsmc_pipeline *p = s->pl;
 	struct pl_server *sv = &p->servers[i];
@@ -334,7 +334,6 @@ read_gets(struct fsmc_session *s, uint32_t i)
 	struct pl_slot *sl = slot_at(p, sv, 0);
 	struct pl_entry *e;
 	size_t n = sl->group, cursor = 0, which, j;
-	int64_t deadline = sl->deadline;
 
 	group_keys(p, sv, 0, n);
 	for (j = 0; j < n; j++)
@@ -396,6 +395,7 @@ complete_one(struct fsmc_session *s, uint32_t i)
 	memcached_return_t rc;
 	struct pl_slot *sl;
 	struct pl_entry *e;
+	int64_t deadline;
 
 	if (sv->n == 0)
 		return;
@@ -403,13 +403,20 @@ complete_one(struct fsmc_session *s, uint32_t i)
 	if ((sv->sent == 0 || c->inpos == c->inend) && flush(s, i) != 0)
 		return;
 	sl = slot_at(p, sv, 0);
+	/*
+	 * A deadline that passed while the batch waited on another server:
+	 * a reply already there came in time, and is read.
+	 */
+	deadline = sl->deadline;
+	if (deadline <= fsmc_now_ms() && fsmc_conn_readable(c))
+		deadline = fsmc_now_ms() + c->st->io_ms;
 	if (sl->get) {
-		read_gets(s, i);
+		read_gets(s, i, deadline);
 		return;
 	}
 	memset(&rq, 0, sizeof rq);
 	rq.verb = sl->verb;
-	rc = fsmc_wire_reply(c, &rq, sl->deadline, &rp);
+	rc = fsmc_wire_reply(c, &rq, deadline, &rp);
 	if (c->fd < 0) {
 		free(rp.value);
 		fail_all(s, i, rc);
@@ -493,7 +500,7 @@ ready(struct fsmc_session *s, uint32_t i)
 		complete_one(s, i);
 	if (s->pl->stop && s->pl->failed)
 		return (STOPPED);
-	if (sv->n == 0 && c->fd >= 0 && !fsmc_conn_idle_ok(c))
+	if (sv->n == 0 && c->fd >= 0 && fsmc_conn_readable(c))
 		fsmc_conn_close(c);
 	if (c->fd >= 0)
 		return (MEMCACHED_SUCCESS);
@@ -737,8 +744,16 @@ fsmc_session_receive(struct fsmc_session *s, int wait, struct fsmc_result *res)
 	e = entry_at(p, p->first);
 	if (!e->done && !wait)
 		return (0);
-	while (!e->done)
+	while (!e->done) {
+		/* Never so, but a wait for nothing would be endless. */
+		if (e->server >= p->nservers || p->servers[e->server].n == 0) {
+			fsmc_fail(&e->res, FSMC_EINTERNAL, e->res.command,
+			    "its request was lost");
+			e->done = 1;
+			break;
+		}
 		complete_one(s, e->server);
+	}
 	/* The entry's result is the caller's now; sending clears it. */
 	*res = e->res;
 	p->first++;

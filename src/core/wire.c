@@ -598,21 +598,22 @@ fsmc_conn_pending(const struct fsmc_conn *c)
 }
 
 /*
- * Whether a kept connection with nothing in flight can take a request:
- * the server has neither closed it (a restart, an idle timeout) nor sent
- * anything unasked.  Looks without waiting.
+ * Whether the server has sent something not yet read, or closed the
+ * connection, looking without waiting: a kept connection with nothing
+ * in flight must have neither (a restart, an idle timeout, bytes nobody
+ * asked for), and a reply already there came in time.
  */
 int
-fsmc_conn_idle_ok(struct fsmc_conn *c)
+fsmc_conn_readable(struct fsmc_conn *c)
 {
 	struct pollfd pfd;
 
 	if (c->fd < 0 || c->inend > c->inpos)
-		return (0);
+		return (1);
 	pfd.fd = c->fd;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	return (poll(&pfd, 1, 0) == 0);
+	return (poll(&pfd, 1, 0) != 0);
 }
 
 /*
