@@ -96,7 +96,7 @@ wait_stat() {
 
 @test "--pipe with a server killed mid-load: the lines it did not confirm are lost, one line names it, exit 69; no line is counted sent that a server did not get" {
 	local first=$BATS_TEST_TMPDIR/first second=$BATS_TEST_TMPDIR/second
-	local a b apid lost on_a on_b n line others
+	local a b apid lost on_a on_b line others
 	mc_spawn
 	a=$MC_PORT
 	apid=$MC_PID
