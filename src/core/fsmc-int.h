@@ -350,6 +350,7 @@ memcached_return_t fsmc_probe_text(
 memcached_return_t fsmc_conn_barrier(struct fsmc_conn *);
 memcached_return_t fsmc_pipe_store(struct fsmc_conn *, enum fsmc_verb,
     const char *, size_t, const void *, size_t, uint32_t, int64_t);
+void fsmc_pipe_flush(struct fsmc_conn *);
 memcached_return_t fsmc_pipe_settle(struct fsmc_conn *);
 
 /* cmd.c */

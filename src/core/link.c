@@ -162,6 +162,24 @@ fsmc_pipe_store(struct fsmc_conn *c, enum fsmc_verb verb, const char *key,
 }
 
 /*
+ * Send what is held back on c, with a barrier after the lines no
+ * barrier follows yet, waiting only to write it: for input that pauses.
+ */
+void
+fsmc_pipe_flush(struct fsmc_conn *c)
+{
+	if (c->fd < 0 || c->outlen == 0)
+		return;
+	if (c->pl.unmarked > 0 && pipe_mark(c) != 0) {
+		fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, ENOMEM);
+		return;
+	}
+	if (fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms) ==
+	    MEMCACHED_SUCCESS)
+		fsmc_conn_quiet_take(c);
+}
+
+/*
  * Send what is held back on c with a barrier after it, and wait for the
  * replies of every barrier in flight: the lines held are then confirmed,
  * or, when the connection fails, lost (see fsmc_conn_fail()).

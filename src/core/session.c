@@ -462,24 +462,18 @@ fsmc_session_run_gets(struct fsmc_session *s, size_t n, int *argcs,
 }
 
 /*
- * Send what a pipe session holds back, waiting only to write it.  A
- * connection that fails loses the lines it had not confirmed, which
- * fsmc_session_lost() then tells.
+ * Send what a pipe session holds back, with barriers after it, waiting
+ * only to write it.  A connection that fails loses the lines it had not
+ * confirmed, which fsmc_session_lost() then tells.
  */
 enum fsmc_status
 fsmc_session_flush(struct fsmc_session *s, struct fsmc_result *res)
 {
-	struct fsmc_conn *c;
 	uint32_t i;
 
 	memset(res, 0, sizeof *res);
-	for (i = 0; i < s->link.nconns; i++) {
-		c = &s->link.conns[i];
-		if (c->fd >= 0 && c->outlen > 0 &&
-		    fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms) ==
-			MEMCACHED_SUCCESS)
-			fsmc_conn_quiet_take(c);
-	}
+	for (i = 0; i < s->link.nconns; i++)
+		fsmc_pipe_flush(&s->link.conns[i]);
 	return (FSMC_OK);
 }
 
