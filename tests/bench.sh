@@ -60,16 +60,38 @@ r=$(ratio "$ours" "$theirs")
 record "$N set lines with replies (-f)" "memcslap --test=set -c 1" \
     "$ours/s" "$theirs/s" "rate" "$r" ">= 0.9" "$(meets "$r" ">=" 0.9)"
 
-# 3. The same sets pipelined, against the same protocol text through nc.
-t0=$(now); $FSMC -c "$cfg" --pipe -f "$tmp/sets" 2>"$tmp/err"; t1=$(now)
-ours=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
-awk '{ printf "set %s 0 0 %d noreply\r\n%s\r\n", $2, length($3), $3 }' \
-    "$tmp/sets" >"$tmp/raw"
-t0=$(now); nc -N 127.0.0.1 "$port" <"$tmp/raw" >/dev/null; t1=$(now)
-theirs=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
-r=$(ratio "$ours" "$theirs")
-record "$N set lines, --pipe" "raw protocol text via nc" \
-    "$ours/s" "$theirs/s" "rate" "$r" ">= 0.7" "$(meets "$r" ">=" 0.7)"
+# 3. Sets pipelined, against the same protocol text through nc -N: N
+# lines and a million, the median of three runs each, interleaved; and
+# the client CPU (user + system) of the million, the least of the three.
+seq 1 1000000 | awk '{ print "set bench:p" $1 " value" $1 }' >"$tmp/psets1m"
+for lines in "$N" 1000000; do
+	head -n "$lines" "$tmp/psets1m" >"$tmp/psets"
+	awk '{ printf "set %s 0 0 %d noreply\r\n%s\r\n", $2, length($3), $3 }' \
+	    "$tmp/psets" >"$tmp/praw"
+	: >"$tmp/pours"
+	: >"$tmp/ptheirs"
+	: >"$tmp/pcpu"
+	for _ in 1 2 3; do
+		t0=$(now)
+		/usr/bin/time -o "$tmp/ptime" -f '%U %S' \
+		    $FSMC -c "$cfg" --pipe -f "$tmp/psets" 2>"$tmp/err"
+		t1=$(now)
+		echo $((t1 - t0)) >>"$tmp/pours"
+		awk '{ printf "%.0f\n", ($1 + $2) * 1000 }' "$tmp/ptime" >>"$tmp/pcpu"
+		t0=$(now); nc -N 127.0.0.1 "$port" <"$tmp/praw" >/dev/null; t1=$(now)
+		echo $((t1 - t0)) >>"$tmp/ptheirs"
+	done
+	ours=$(median <"$tmp/pours")
+	theirs=$(median <"$tmp/ptheirs")
+	r=$(ratio "$theirs" "$ours")
+	record "$lines set lines, --pipe" "raw protocol text via nc -N" \
+	    "$(awk -v n="$lines" -v ns="$ours" 'BEGIN { printf "%.0f", n / (ns / 1e9) }')/s" \
+	    "$(awk -v n="$lines" -v ns="$theirs" 'BEGIN { printf "%.0f", n / (ns / 1e9) }')/s" \
+	    "rate" "$r" ">= 0.95" "$(meets "$r" ">=" 0.95)"
+done
+cpu=$(sort -n "$tmp/pcpu" | head -n 1)
+record "client CPU, 1M set lines, --pipe" "-" "${cpu} ms" "-" "cpu" "-" \
+    "<= 100ms" "$([ "$cpu" -le 100 ] && echo yes || echo no)"
 
 # 4. N get lines: multi-gets, against gets one round trip each.
 seq 1 "$N" | awk '{ print "get bench:s" $1 }' >"$tmp/gets"

@@ -75,7 +75,8 @@ static const struct option_help {
 	{ 'p', "profile", "NAME", "use the profile NAME of the configuration" },
 	{ OPT_PIPE, "pipe", NULL,
 	    "with -f: send set, add, replace and delete lines without\n"
-	    "waiting for replies (bulk loading)" },
+	    "waiting for replies (bulk loading); a line counts as sent\n"
+	    "once its server confirms it read it" },
 	{ 'q', "quiet", NULL,
 	    "print nothing when set, replace, add, delete or flush succeed,\n"
 	    "and send -ERR lines to standard error; twice (-qq), print\n"

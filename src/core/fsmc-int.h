@@ -81,6 +81,28 @@ struct fsmc {
 	int health_ms; /* between health's two samples */
 };
 
+/* Barriers a pipe connection keeps in flight, at most. */
+#define FSMC_PIPE_MARKS 64
+
+/*
+ * The lines of a pipe session on one connection, by how far they got.
+ * A line counts as sent once the reply to a barrier after it (version,
+ * or a binary noop) shows that the server has read it; until then it
+ * is unconfirmed, and lost if the connection fails.
+ */
+struct fsmc_pipe_lines {
+	unsigned long unconfirmed; /* held, or sent and not yet confirmed */
+	unsigned long unmarked;	   /* of those, the ones after the last
+				      barrier sent */
+	unsigned long marks[FSMC_PIPE_MARKS]; /* lines each barrier in
+						 flight confirms, oldest
+						 first from first */
+	unsigned int first, nmarks;
+	unsigned long confirmed, lost;
+	memcached_return_t lost_rc; /* of the first loss */
+	char lost_why[256];
+};
+
 /* One connection to one server, owned by one thread at a time. */
 struct fsmc_conn {
 	int fd; /* -1 while closed */
@@ -100,6 +122,7 @@ struct fsmc_conn {
 	memcached_return_t rc; /* of the last read failure */
 	int errnum;	       /* errno of the last failure, or 0 */
 	char detail[192];      /* what was wrong with a broken reply */
+	struct fsmc_pipe_lines pl;
 };
 
 /* What a request asks, in either protocol. */
@@ -131,6 +154,7 @@ struct fsmc_request {
 	uint64_t delta;
 	int noreply;
 	int hold;	 /* noreply: may wait in the buffer for more */
+	int copy;	 /* a replica's copy, not a line of its own */
 	const char *arg; /* the group of stats */
 };
 
@@ -251,9 +275,11 @@ struct fsmc_session {
 	struct fsmc_link link;
 	int used; /* the link has talked to servers: it may be stale */
 	int pipe;
-	size_t value_max;	/* of its connections */
-	unsigned int *failures; /* in a row, per configured server */
-	unsigned char *removed; /* taken out by remove_failed_servers */
+	size_t value_max;	      /* of its connections */
+	unsigned int *failures;	      /* in a row, per configured server */
+	unsigned char *removed;	      /* taken out by remove_failed_servers */
+	struct fsmc_pipe_lines *lost; /* per configured server, of the
+					 connections closed */
 };
 
 /* wire.c */
@@ -277,6 +303,9 @@ memcached_return_t fsmc_conn_block(
     struct fsmc_conn *, int64_t, size_t, char **);
 memcached_return_t fsmc_conn_read(struct fsmc_conn *, int64_t, void *, size_t);
 int fsmc_conn_pending(const struct fsmc_conn *);
+memcached_return_t fsmc_conn_quiet_replies(struct fsmc_conn *);
+memcached_return_t fsmc_conn_quiet_take(struct fsmc_conn *);
+memcached_return_t fsmc_conn_quiet_wait(struct fsmc_conn *, unsigned int);
 
 /* proto.c */
 int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,
@@ -284,6 +313,8 @@ int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,
 memcached_return_t fsmc_bin_response(
     struct fsmc_conn *, int64_t, int, uint32_t, size_t, struct bin_frame *);
 int fsmc_wire_request(struct fsmc_conn *, const struct fsmc_request *);
+int fsmc_wire_quiet_store(struct fsmc_conn *, enum fsmc_verb, const char *,
+    size_t, const void *, size_t, uint32_t, int64_t);
 int fsmc_wire_mget(
     struct fsmc_conn *, const char *const *, const size_t *, size_t);
 memcached_return_t fsmc_wire_reply(struct fsmc_conn *,
@@ -317,6 +348,10 @@ memcached_return_t fsmc_call_exchange(
 memcached_return_t fsmc_probe_text(
     struct fsmc *, const struct fsmc_server_conf *);
 memcached_return_t fsmc_conn_barrier(struct fsmc_conn *);
+memcached_return_t fsmc_pipe_store(struct fsmc_conn *, enum fsmc_verb,
+    const char *, size_t, const void *, size_t, uint32_t, int64_t);
+void fsmc_pipe_flush(struct fsmc_conn *);
+memcached_return_t fsmc_pipe_settle(struct fsmc_conn *);
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];

@@ -322,6 +322,10 @@ FSMC_API enum fsmc_status fsmc_session_flush(
     struct fsmc_session *, struct fsmc_result *);
 FSMC_API enum fsmc_status fsmc_session_sync(
     struct fsmc_session *, struct fsmc_result *);
+FSMC_API enum fsmc_status fsmc_session_pipe_line(
+    struct fsmc_session *, char *, const void *, size_t, struct fsmc_result *);
+FSMC_API long fsmc_session_lost(
+    struct fsmc_session *, size_t, struct fsmc_result *);
 FSMC_API void fsmc_session_set_value_max(struct fsmc_session *, size_t);
 FSMC_API void fsmc_session_close(struct fsmc_session *);
 FSMC_API void fsmc_result_clear(struct fsmc_result *);

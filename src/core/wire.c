@@ -54,6 +54,11 @@ fsmc_conn_close(struct fsmc_conn *c)
 	c->fd = -1;
 	c->inpos = c->inend = 0;
 	c->outlen = 0;
+	/* Lines no barrier confirmed may never have reached the server. */
+	c->pl.lost += c->pl.unconfirmed;
+	c->pl.unconfirmed = c->pl.unmarked = 0;
+	c->pl.first = c->pl.nmarks = 0;
+	c->quiet = 0;
 }
 
 /* Close the connection and free its buffers. */
@@ -72,6 +77,10 @@ memcached_return_t
 fsmc_conn_fail(struct fsmc_conn *c, memcached_return_t rc, int errnum)
 {
 	c->errnum = errnum;
+	if (c->pl.unconfirmed > 0 && c->pl.lost == 0) {
+		c->pl.lost_rc = rc;
+		fsmc_conn_reason(c, rc, c->pl.lost_why, sizeof c->pl.lost_why);
+	}
 	fsmc_conn_close(c);
 	return (rc);
 }
@@ -362,38 +371,145 @@ read_some(struct fsmc_conn *c, int64_t deadline, int wait)
 	}
 }
 
+/* Binary opcodes of the requests without replies that --pipe sends. */
+#define BIN_NOOP 0x0a
+#define BIN_SETQ 0x11
+#define BIN_DELETEQ 0x14
+
 /*
- * Pass over the complete replies in the buffer of a connection whose
- * requests want none: each is a request that failed.  Without this, a
- * server with many such replies to send would stop reading, and the
- * pipeline would stall.
+ * One barrier's reply has come: the lines before it reached the server,
+ * which has read them all.
  */
-static void
-pass_over_replies(struct fsmc_conn *c)
+static memcached_return_t
+confirm(struct fsmc_conn *c, const char *reply, size_t len)
 {
+	struct fsmc_pipe_lines *pl = &c->pl;
+	unsigned long n;
+
+	if (pl->nmarks == 0)
+		return (fsmc_conn_broken(
+		    c, "a reply to a barrier never sent", reply, len));
+	n = pl->marks[pl->first];
+	pl->first = (pl->first + 1) % FSMC_PIPE_MARKS;
+	pl->nmarks--;
+	pl->unconfirmed -= n;
+	pl->confirmed += n;
+	return (MEMCACHED_SUCCESS);
+}
+
+/*
+ * Take the complete replies in the buffer of a connection whose requests
+ * want none (c->quiet): a barrier's reply confirms the lines before it,
+ * an error reply is a request that failed, counted in c->refused, and
+ * anything else breaks the protocol.  Without this, a server with many
+ * such replies to send would stop reading, and the pipeline would stall.
+ */
+memcached_return_t
+fsmc_conn_quiet_replies(struct fsmc_conn *c)
+{
+	memcached_return_t rc;
+	const unsigned char *h;
 	size_t bodylen, len;
-	const char *nl;
+	const char *line, *nl;
 	uint32_t n;
 
-	for (;;) {
+	while (c->fd >= 0 && c->inpos < c->inend) {
+		line = c->in + c->inpos;
 		len = c->inend - c->inpos;
 		if (!c->binary) {
-			if ((nl = memchr(c->in + c->inpos, '\n', len)) == NULL)
+			if ((nl = memchr(line, '\n', len)) == NULL) {
+				if (len >= FSMC_LINE_MAX)
+					return (fsmc_conn_broken(c,
+					    "a reply line longer than " FSMC_LINE_MAX_TEXT
+					    " bytes",
+					    line, 40));
 				break;
-			c->inpos = (size_t)(nl - c->in) + 1;
-		} else {
-			if (len < 24)
-				break;
-			memcpy(&n, c->in + c->inpos + 8, 4);
-			bodylen = ntohl(n);
-			if (len - 24 < bodylen)
-				break;
-			c->inpos += 24 + bodylen;
+			}
+			len = (size_t)(nl - line);
+			if (len == 0 || line[len - 1] != '\r')
+				return (fsmc_conn_broken(c,
+				    "a reply line without CR LF", line, len));
+			len--;
+			if (len > 8 && memcmp(line, "VERSION ", 8) == 0)
+				rc = confirm(c, line, len);
+			else if ((len == 5 && memcmp(line, "ERROR", 5) == 0) ||
+			    (len > 13 &&
+				memcmp(line, "CLIENT_ERROR ", 13) == 0) ||
+			    (len > 13 &&
+				memcmp(line, "SERVER_ERROR ", 13) == 0)) {
+				c->refused++;
+				rc = MEMCACHED_SUCCESS;
+			} else
+				return (fsmc_conn_broken(c,
+				    "a reply to a request without one", line,
+				    len));
+			if (rc != MEMCACHED_SUCCESS)
+				return (rc);
+			c->inpos += len + 2;
+			continue;
 		}
-		c->refused++;
+		if (len < 24)
+			break;
+		h = (const unsigned char *)line;
+		memcpy(&n, h + 8, 4);
+		bodylen = ntohl(n);
+		if (h[0] != 0x81 || bodylen > FSMC_LINE_MAX)
+			return (fsmc_conn_broken(c,
+			    "a binary response with a bad header", line, 24));
+		if (len - 24 < bodylen)
+			break;
+		if (h[1] == BIN_NOOP && h[6] == 0 && h[7] == 0) {
+			if ((rc = confirm(c, line, 24)) != MEMCACHED_SUCCESS)
+				return (rc);
+		} else if (h[1] >= BIN_SETQ && h[1] <= BIN_DELETEQ &&
+		    (h[6] != 0 || h[7] != 0))
+			c->refused++;
+		else
+			return (fsmc_conn_broken(c,
+			    "a binary response to a request without one", line,
+			    24));
+		c->inpos += 24 + bodylen;
 	}
 	if (c->inpos == c->inend)
 		c->inpos = c->inend = 0;
+	return (MEMCACHED_SUCCESS);
+}
+
+/*
+ * Take in, without waiting, what the server of a quiet connection has
+ * sent, and the replies it completes.
+ */
+memcached_return_t
+fsmc_conn_quiet_take(struct fsmc_conn *c)
+{
+	if (c->fd >= 0 && read_some(c, 0, 0) == -2)
+		return (c->rc);
+	return (fsmc_conn_quiet_replies(c));
+}
+
+/*
+ * Wait until at most want barriers of a quiet connection are still
+ * unanswered, each within the I/O timeout of the last one answered.
+ */
+memcached_return_t
+fsmc_conn_quiet_wait(struct fsmc_conn *c, unsigned int want)
+{
+	memcached_return_t rc;
+	unsigned int left = c->pl.nmarks;
+	int64_t deadline = fsmc_now_ms() + c->st->io_ms;
+
+	for (;;) {
+		if ((rc = fsmc_conn_quiet_replies(c)) != MEMCACHED_SUCCESS)
+			return (rc);
+		if (c->pl.nmarks <= want)
+			return (MEMCACHED_SUCCESS);
+		if (c->pl.nmarks < left) {
+			left = c->pl.nmarks;
+			deadline = fsmc_now_ms() + c->st->io_ms;
+		}
+		if (read_some(c, deadline, 1) == -2)
+			return (c->rc);
+	}
 }
 
 /*
@@ -433,8 +549,9 @@ fsmc_conn_send(struct fsmc_conn *c, int64_t deadline)
 			c->outlen = 0;
 			return (c->rc);
 		}
-		if (c->quiet)
-			pass_over_replies(c);
+		if (c->quiet &&
+		    (rc = fsmc_conn_quiet_replies(c)) != MEMCACHED_SUCCESS)
+			return (rc);
 	}
 	c->outlen = 0;
 	return (MEMCACHED_SUCCESS);
