@@ -311,6 +311,23 @@ fsmc_conn_put(struct fsmc_conn *c, const void *s, size_t n)
 }
 
 /*
+ * The two ways bytes cross the connection, as recv(2) and send(2) have
+ * them: every read and write of the engine goes through these, so that
+ * whatever carries the bytes carries all of them.
+ */
+static ssize_t
+wire_recv(struct fsmc_conn *c, void *buf, size_t len)
+{
+	return (recv(c->fd, buf, len, 0));
+}
+
+static ssize_t
+wire_send(struct fsmc_conn *c, const void *buf, size_t len)
+{
+	return (send(c->fd, buf, len, MSG_NOSIGNAL));
+}
+
+/*
  * Take in what the server has sent without waiting: replies a pipeline
  * does not wait for would otherwise fill the socket and stall the
  * server.  Returns -1 when the read buffer is full.
@@ -336,7 +353,7 @@ read_some(struct fsmc_conn *c, int64_t deadline, int wait)
 			c->rc = fsmc_conn_fail(c, MEMCACHED_TIMEOUT, 0);
 			return (-2);
 		}
-		r = recv(c->fd, c->in + c->inend, c->incap - c->inend, 0);
+		r = wire_recv(c, c->in + c->inend, c->incap - c->inend);
 		if (r > 0) {
 			c->inend += (size_t)r;
 			return (0);
@@ -409,7 +426,7 @@ fsmc_conn_send(struct fsmc_conn *c, int64_t deadline)
 	int room;
 
 	while (done < c->outlen) {
-		w = send(c->fd, c->out + done, c->outlen - done, MSG_NOSIGNAL);
+		w = wire_send(c, c->out + done, c->outlen - done);
 		if (w > 0) {
 			done += (size_t)w;
 			continue;
@@ -534,7 +551,7 @@ fsmc_conn_block(struct fsmc_conn *c, int64_t deadline, size_t n, char **bufp)
 				goto nomem;
 			buf = p;
 		}
-		r = recv(c->fd, buf + have, cap - have, 0);
+		r = wire_recv(c, buf + have, cap - have);
 		if (r > 0) {
 			have += (size_t)r;
 			continue;
