@@ -418,6 +418,26 @@ wait_file() {
 	[ $(($(now_ms) - start)) -lt 3000 ]
 }
 
+@test "SIGTERM while a handshake waits on a server that never answers ends a batch at once: exit 143" {
+	local cfg pid start rc=0 deadline=$((SECONDS + 10))
+	cfg=$(tls_cfg "127.0.0.1:$FROZEN_PORT" ca.pem \
+	    'timeouts = { connect_ms = 60000; io_ms = 60000; };')
+	printf 'get k%s\n' "$BATS_TEST_NUMBER" >"$BATS_TEST_TMPDIR/lines"
+	env -u FSMEMCACHE_CONFIG "$FSMC_BIN" -c "$cfg" \
+	    -f "$BATS_TEST_TMPDIR/lines" >/dev/null 2>&1 3>&- &
+	pid=$!
+	# The kernel completes the connection for the stopped server.
+	while [ -z "$(ss -Htn state established "( dport = :$FROZEN_PORT )")" ] &&
+	    [ "$SECONDS" -le "$deadline" ]; do
+		sleep 0.05
+	done
+	start=$(now_ms)
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 143 ]
+	[ $(($(now_ms) - start)) -lt 3000 ]
+}
+
 @test "placement is unchanged: a TLS pool and a plaintext pool of the same servers put keys in the same places" {
 	local tls plain i
 	tls=$(tls_cfg "127.0.0.1:$TLS_PORT, 127.0.0.1:$TLS2_PORT, 127.0.0.1:$SASL_PORT" ca.pem 'distribution = "ketama";')
