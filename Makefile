@@ -13,7 +13,7 @@ LIBDIR?=	$(PREFIX)/lib
 INCLUDEDIR?=	$(PREFIX)/include
 SYSCONFDIR?=	$(PREFIX)/etc
 MANDIR?=	$(PREFIX)/share/man
-PKGS=		libmemcached libconfig libsasl2
+PKGS=		libmemcached libconfig libsasl2 openssl
 # The command-line tool's alone, never the library's: line editing for
 # its prompt, with libedit (BSD) rather than readline (GPL).
 CLI_PKGS=	libedit

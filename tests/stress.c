@@ -12,9 +12,10 @@
  * as a buffer, commands refused before sending, and now and then a
  * handle of the thread's own opened from a configuration file and
  * closed again.  Every result is checked: status, value, flags,
- * counter, rendered bytes.  A counter shared by all threads must end at
- * the number of increments.  Prints one summary line; exit status 0
- * when every result was right.
+ * counter, rendered bytes.  STRESS_CONFIG, if set, holds more lines of
+ * the configuration, as tls = true; and its files.  A counter shared by all
+ *threads must end at the number of increments.  Prints one summary line; exit
+ *status 0 when every result was right.
  */
 
 #include <inttypes.h>
@@ -332,7 +333,7 @@ work(void *arg)
 static int
 write_config(char *path, size_t len, const char *servers)
 {
-	const char *dir = getenv("TMPDIR");
+	const char *dir = getenv("TMPDIR"), *extra;
 	FILE *fp;
 	int fd;
 
@@ -344,6 +345,9 @@ write_config(char *path, size_t len, const char *servers)
 	    "servers = \"%s\";\ntimeouts = { connect_ms = 5000; "
 	    "io_ms = 5000; };\n",
 	    servers);
+	/* More settings, as TLS's for a run against memcached -Z. */
+	if ((extra = getenv("STRESS_CONFIG")) != NULL)
+		fprintf(fp, "%s\n", extra);
 	return (fclose(fp) == 0 ? 0 : -1);
 }
 

@@ -64,6 +64,13 @@ struct fsmc_settings {
 	char *sasl_user;
 	char *sasl_password;
 	char *profiles; /* the file's profile names, space-separated */
+	int tls;	/* every connection in TLS */
+	int tls_verify; /* check the server's chain and name */
+	char *tls_ca_file, *tls_cert_file, *tls_key_file; /* paths to open */
+	char *tls_server_name; /* NULL: each server's host */
+	/* Built from the above by fsmc_open(), then only read. */
+	struct ssl_ctx_st *tls_ctx;
+	struct bio_method_st *tls_bio; /* wire.c's, for the sockets */
 };
 
 /*
@@ -123,6 +130,12 @@ struct fsmc_conn {
 	int errnum;	       /* errno of the last failure, or 0 */
 	char detail[192];      /* what was wrong with a broken reply */
 	struct fsmc_pipe_lines pl;
+	struct ssl_st *ssl;    /* TLS over fd, or NULL */
+	short want;	/* POLLIN or POLLOUT: what blocked I/O waits for */
+	int heard;	/* bytes came in since it was opened */
+	int tls_error;	/* detail says why TLS failed */
+	int cert_asked; /* the server asked for a certificate it did not get */
+	memcached_return_t tls_rc; /* that failure's, behind errno EPROTO */
 };
 
 /* What a request asks, in either protocol. */
@@ -306,6 +319,13 @@ int fsmc_conn_pending(const struct fsmc_conn *);
 memcached_return_t fsmc_conn_quiet_replies(struct fsmc_conn *);
 memcached_return_t fsmc_conn_quiet_take(struct fsmc_conn *);
 memcached_return_t fsmc_conn_quiet_wait(struct fsmc_conn *, unsigned int);
+struct bio_method_st *fsmc_wire_bio_method(void);
+
+/* tls.c */
+enum fsmc_status fsmc_tls_setup(struct fsmc_settings *, struct fsmc_result *);
+memcached_return_t fsmc_tls_failure(struct fsmc_conn *, int, int);
+int fsmc_tls_refused(struct fsmc_conn *);
+int fsmc_tls_is_address(const char *);
 
 /* proto.c */
 int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,
@@ -364,6 +384,8 @@ const char *fsmc_bad_key(const char *, size_t, size_t);
 enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 enum fsmc_status fsmc_fail_rc(struct fsmc_call *, memcached_return_t);
+void fsmc_warn(struct fsmc_result *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 enum fsmc_status fsmc_status_of(memcached_return_t);
 void fsmc_reason(memcached_return_t, int, char *, size_t);
 void fsmc_conn_reason(
@@ -431,6 +453,8 @@ char *fsmc_path_beside(const char *, const char *);
 /* config.c */
 enum fsmc_status fsmc_settings_load(
     struct fsmc_settings *, const struct fsmc_options *, struct fsmc_result *);
+enum fsmc_status fsmc_settings_tls(
+    struct fsmc_settings *, int, struct fsmc_result *);
 enum fsmc_status fsmc_settings_apply(
     const struct fsmc_settings *, memcached_st *, struct fsmc_result *);
 void fsmc_settings_free(struct fsmc_settings *);

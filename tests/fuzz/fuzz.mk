@@ -29,7 +29,7 @@ FUZZ_MAXLEN_run=	4096
 FUZZ_MAXLEN_config=	16384
 FUZZ_MAXLEN_reply=	16384
 FUZZ_CORE_SRCS=	$(wildcard src/core/*.c)
-FUZZ_PKGS=	libmemcached libconfig libsasl2
+FUZZ_PKGS=	libmemcached libconfig libsasl2 openssl
 FUZZ_CPPFLAGS=	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/core \
 		-DFSMC_CONF='"/nonexistent/fsmemcache.cfg"' \
 		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
