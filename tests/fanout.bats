@@ -50,10 +50,10 @@ teardown_file() {
 
 teardown() {
 	local pid
-	if [ -f "$BATS_TEST_TMPDIR/fakes" ]; then
+	if [ -f "$BATS_TEST_TMPDIR/pids" ]; then
 		while read -r pid; do
 			kill "$pid" 2>/dev/null || true
-		done <"$BATS_TEST_TMPDIR/fakes"
+		done <"$BATS_TEST_TMPDIR/pids"
 	fi
 }
 
@@ -193,6 +193,33 @@ fsmemcache: slabs: $TIMED_OUT" ]
 	[ "${stderr_lines[2]}" = "fsmemcache: dump: $TIMED_OUT" ]
 }
 
+@test "SIGINT while every server is asked ends every server's wait at once: the batch stops, exit 130" {
+	local deadline=$((SECONDS + 10)) start pid st=0
+	printf 'status verbose\n' >"$BATS_TEST_TMPDIR/in"
+	# Started from a script, a background job ignores SIGINT: undo that.
+	env --default-signal=INT -u FSMEMCACHE_CONFIG -u MEMCACHED_SERVERS \
+	    "$FSMC_BIN" -c "$HUNG_CFG" -t 20000 -f "$BATS_TEST_TMPDIR/in" \
+	    >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr" 3>&- &
+	pid=$!
+	echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
+	# Every hung server has been asked once each has a connection from it.
+	until [ "$(ss -Htn state established "( dport = :$HUNG1 or dport = :$HUNG2 or dport = :$HUNG3 )" | wc -l)" -ge 3 ]; do
+		[ "$SECONDS" -le "$deadline" ]
+		sleep 0.02
+	done
+	start=$(date +%s%N)
+	kill -INT "$pid"
+	wait "$pid" || st=$?
+	ELAPSED=$((($(date +%s%N) - start) / 1000000))
+	echo "took $ELAPSED ms after the signal"
+	[ "$st" -eq 130 ]
+	[ "$ELAPSED" -lt 3000 ]
+	run -0 grep -c '^    error: A TIMEOUT OCCURRED$' "$BATS_TEST_TMPDIR/stdout"
+	[ "$output" = 3 ]
+	run -0 sed -n 1p "$BATS_TEST_TMPDIR/stderr"
+	[ "$output" = "fsmemcache: line 1: status: interrupted system call (127.0.0.1:$HUNG1) and 2 more servers" ]
+}
+
 # Start a fake memcached with the arguments given: its port in FAKE_PORT.
 fake_start() {
 	local dir pid deadline=$((SECONDS + 10))
@@ -200,7 +227,7 @@ fake_start() {
 	python3 "$FAKE" --port-file "$dir/port" --lifetime 60 "$@" \
 	    >"$dir/output" 2>&1 3>&- &
 	pid=$!
-	echo "$pid" >>"$BATS_TEST_TMPDIR/fakes"
+	echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
 	until [ -s "$dir/port" ]; do
 		kill -0 "$pid"
 		[ "$SECONDS" -le "$deadline" ]
