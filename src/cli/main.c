@@ -100,7 +100,8 @@ static const struct option_help {
 	{ 't', "timeout", "MS",
 	    "give up connecting after MS milliseconds, and on a\n"
 	    "command whose whole reply has not come MS milliseconds\n"
-	    "after it was sent" },
+	    "after it was sent; a command that asks every server asks\n"
+	    "them all at once, so hung servers cost MS together" },
 	{ OPT_TLS, "tls", NULL,
 	    "speak TLS to the servers, checking their certificates against\n"
 	    "the system's CA store (or the configuration's tls_ca_file)" },

@@ -469,25 +469,49 @@ enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
 
 /*
- * cmd-status.c, shared with cmd-flush.c, health.c and cmd-views.c: how
- * a server failed, the statistics of one, and the servers that failed.
+ * fanout.c: a command that asks every server asks them all at once, a
+ * part for each server, and counts their failures in server order.
  */
-struct fsmc_failures {
-	int count;
-	enum fsmc_status first;
-	char why[256];	 /* the first one's reason */
-	char label[300]; /* the first one's address */
+struct fsmc_part {
+	uint32_t i; /* the server, by position */
+	void *arg;  /* the command's */
+	void (*fn)(struct fsmc_part *);
+	enum fsmc_status status; /* FSMC_OK, or how the server failed */
+	const char *errtext;
+	const struct fsmc_server_conf *sc; /* the server that failed */
+	char why[256];
 };
 
+struct fsmc_failures {
+	size_t count;
+	enum fsmc_status first;
+	const char *errtext; /* the first one's -ERR text */
+	char why[256];	     /* the first one's reason */
+	char label[300];     /* the first one's address */
+};
+
+void fsmc_fanout_run(
+    struct fsmc_part *, uint32_t, void (*)(struct fsmc_part *), void *);
+void fsmc_part_failed(struct fsmc_part *, enum fsmc_status, const char *,
+    const struct fsmc_server_conf *, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+void fsmc_failures_add(struct fsmc_failures *, const struct fsmc_part *);
+enum fsmc_status fsmc_fanout(struct fsmc_call *, uint32_t,
+    void (*)(struct fsmc_part *), void *, struct fsmc_failures *);
+enum fsmc_status fsmc_failures_result(
+    struct fsmc_call *, const struct fsmc_failures *);
+
+/*
+ * cmd-status.c, shared with cmd-flush.c, health.c and cmd-views.c: how
+ * a server failed, and the statistics of one.
+ */
 enum fsmc_status fsmc_one_server_failed(struct fsmc *, struct fsmc_conn *,
     memcached_return_t, const char *, const char **, char *, size_t);
 enum fsmc_status fsmc_list_servers(struct fsmc_call *);
-enum fsmc_status fsmc_server_stats(struct fsmc_call *, uint32_t,
-    struct fsmc_server *, long long *, struct fsmc_failures *);
+void fsmc_server_stats(
+    struct fsmc_call *, struct fsmc_part *, struct fsmc_server *, long long *);
 int fsmc_server_add_stat(struct fsmc_server *, const struct fsmc_stat_line *);
 void fsmc_server_drop_stats(struct fsmc_server *);
-enum fsmc_status fsmc_failures_result(
-    struct fsmc_call *, const struct fsmc_failures *);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);
