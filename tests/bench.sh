@@ -49,16 +49,21 @@ record "one get, whole process (median)" "memccat" \
     "$((ours / 1000)) us" "$((theirs / 1000)) us" "time" "$r" "<= 1.0" \
     "$(meets "$r" "<=" 1.0)"
 
-# 2. N set lines with replies, one connection.
+# 2. N set lines with replies, pipelined on one connection.  The batches
+# of rows 2 and 4 are timed by the shell's clock, without the milliseconds
+# that starting date(1) would add to a run of a few: memcslap times its
+# own phase.
 seq 1 "$N" | awk '{ print "set bench:s" $1 " value" $1 }' >"$tmp/sets"
-t0=$(now); $FSMC -c "$cfg" -f "$tmp/sets" >/dev/null 2>"$tmp/err"; t1=$(now)
-ours=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
+t0=${EPOCHREALTIME/./}
+$FSMC -c "$cfg" -q -f - <"$tmp/sets" >/dev/null 2>"$tmp/err"
+t1=${EPOCHREALTIME/./}
+ours=$(awk -v n="$N" -v us=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (us / 1e6) }')
 memcslap --servers="$server" --test=set --concurrency=1 \
     --execute-number="$N" >"$tmp/slap" 2>&1
 theirs=$(awk '/^Time to set/ { printf "%.0f", $4 / $(NF - 1) }' "$tmp/slap")
 r=$(ratio "$ours" "$theirs")
-record "$N set lines with replies (-f)" "memcslap --test=set -c 1" \
-    "$ours/s" "$theirs/s" "rate" "$r" ">= 0.9" "$(meets "$r" ">=" 0.9)"
+record "$N set lines with replies (-q -f -)" "memcslap --test=set -c 1" \
+    "$ours/s" "$theirs/s" "rate" "$r" ">= 8" "$(meets "$r" ">=" 8)"
 
 # 3. Sets pipelined, against the same protocol text through nc -N: N
 # lines and a million, the median of three runs each, interleaved; and
@@ -93,16 +98,19 @@ cpu=$(sort -n "$tmp/pcpu" | head -n 1)
 record "client CPU, 1M set lines, --pipe" "-" "${cpu} ms" "-" "cpu" "-" \
     "<= 100ms" "$([ "$cpu" -le 100 ] && echo yes || echo no)"
 
-# 4. N get lines: multi-gets, against gets one round trip each.
-seq 1 "$N" | awk '{ print "get bench:s" $1 }' >"$tmp/gets"
-t0=$(now); $FSMC -c "$cfg" -f "$tmp/gets" >/dev/null 2>"$tmp/err"; t1=$(now)
-ours=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
+# 4. G get lines: multi-gets in flight, against memcslap's get phase.
+G=${BENCH_GETS:-20000}
+seq 1 "$G" | awk '{ print "get bench:s" $1 }' >"$tmp/gets"
+t0=${EPOCHREALTIME/./}
+$FSMC -c "$cfg" -f - <"$tmp/gets" >/dev/null 2>"$tmp/err"
+t1=${EPOCHREALTIME/./}
+ours=$(awk -v n="$G" -v us=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (us / 1e6) }')
 memcslap --servers="$server" --test=get --concurrency=1 \
-    --execute-number="$N" >"$tmp/slap" 2>&1
+    --execute-number="$G" >"$tmp/slap" 2>&1
 theirs=$(awk '/^Time to get/ { printf "%.0f", $4 / $(NF - 1) }' "$tmp/slap")
 r=$(ratio "$ours" "$theirs")
-record "$N get lines (-f, multi-get)" "memcslap --test=get -c 1" \
-    "$ours/s" "$theirs/s" "rate" "$r" ">= 5" "$(meets "$r" ">=" 5)"
+record "$G get lines (-f -, multi-gets)" "memcslap --test=get -c 1" \
+    "$ours/s" "$theirs/s" "rate" "$r" ">= 15" "$(meets "$r" ">=" 15)"
 
 # 5. Peak memory does not grow with the input.
 seq 1 10000 | awk '{ print "set bench:m" $1 " v" }' >"$tmp/10k"
@@ -113,6 +121,15 @@ small=$(cat "$tmp/rss")
 big=$(cat "$tmp/rss")
 grow=$((big - small))
 record "peak RSS, 10k vs 1M set lines" "-" "${big} KiB" "${small} KiB" \
+    "growth" "${grow}K" "<= 2048K" "$([ "$grow" -le 2048 ] && echo yes || echo no)"
+
+# 6. Nor does it with replies: the window bounds what is held.
+/usr/bin/time -o "$tmp/rss" -f %M $FSMC -c "$cfg" -q -f "$tmp/10k" 2>/dev/null
+small=$(cat "$tmp/rss")
+/usr/bin/time -o "$tmp/rss" -f %M $FSMC -c "$cfg" -q -f "$tmp/1m" 2>/dev/null
+big=$(cat "$tmp/rss")
+grow=$((big - small))
+record "peak RSS, 10k vs 1M lines, -f" "-" "${big} KiB" "${small} KiB" \
     "growth" "${grow}K" "<= 2048K" "$([ "$grow" -le 2048 ] && echo yes || echo no)"
 
 # 6. --pipe of N sets over TLS against the same in plaintext: one memcached

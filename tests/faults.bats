@@ -131,9 +131,10 @@ mc_crash() {
 	wait "$1" 2>/dev/null || true
 }
 
-# Start a memcached on the port $1 again; its PID in $MC_PID.
+# Start a memcached on the port $1 again, with room for every set of
+# sets_file; its PID in $MC_PID.
 mc_restart() {
-	local args=(-l 127.0.0.1 -p "$1" -U 0)
+	local args=(-l 127.0.0.1 -p "$1" -U 0 -m 1024)
 	if [ "$(id -u)" -eq 0 ]; then args+=(-u root); fi
 	memcached "${args[@]}" >>"$BATS_FILE_TMPDIR/memcached.log" 2>&1 3>&- 7>&- &
 	MC_PID=$!
@@ -188,9 +189,11 @@ summary() {
 	S_ERRORS=${BASH_REMATCH[5]}
 }
 
-# 100,000 set lines, "set PREFIX:N vN", in $BATS_TEST_TMPDIR/sets.
+# $SETS set lines, "set PREFIX:N vN", in $BATS_TEST_TMPDIR/sets: enough
+# that a pipelined batch is still running when a test kills its server.
+SETS=1000000
 sets_file() {
-	seq 1 100000 | awk -v p="$1" '{ print "set " p ":" $1 " v" $1 }' \
+	seq 1 "$SETS" | awk -v p="$1" '{ print "set " p ":" $1 " v" $1 }' \
 	    >"$BATS_TEST_TMPDIR/sets"
 }
 
@@ -298,7 +301,7 @@ sets_file() {
 
 # A server that dies, or restarts, in the middle of a batch.
 
-@test "a server killed in the middle of 100k sets: no hang, exit 69, every line counted ok or reported failed" {
+@test "a server killed in the middle of 1M sets: no hang, exit 69, every line counted ok or reported failed" {
 	local port pid
 	sets_file kill
 	mc_spawn
@@ -310,21 +313,21 @@ sets_file() {
 	[ "$BG_STATUS" -eq 69 ]
 	summary
 	echo "${stderr##*$'\n'}"
-	[ "$S_LINES" -eq 100000 ]
+	[ "$S_LINES" -eq "$SETS" ]
 	[ "$S_NOTFOUND" -eq 0 ]
 	[ "$S_NOTSTORED" -eq 0 ]
 	[ "$S_OK" -ge 2000 ]
 	[ "$S_ERRORS" -ge 1 ]
-	[ $((S_OK + S_ERRORS)) -eq 100000 ]
+	[ $((S_OK + S_ERRORS)) -eq "$SETS" ]
 	# Success, then failure: the first $S_OK replies are +OK, the others
 	# -ERR, one a line, and each failed line is reported by number.
 	run -0 awk -v ok="$S_OK" '(NR <= ok && $0 != "+OK") || (NR > ok && !/^-ERR /) { print "reply " NR ": " $0; exit 1 } END { print NR }' "$BATS_TEST_TMPDIR/stdout"
-	[ "$output" = 100000 ]
+	[ "$output" = "$SETS" ]
 	run -0 awk -v ok="$S_OK" '/^fsmemcache: line / { n = $3 + 0; if (n != ok + ++c) { print "line " n " out of turn"; exit 1 } } END { print c }' "$BATS_TEST_TMPDIR/stderr"
 	[ "$output" = "$S_ERRORS" ]
 }
 
-@test "a server killed and restarted in the middle of 100k sets: reconnected, and every set reported ok after the restart is on the new server" {
+@test "a server killed and restarted in the middle of 1M sets: reconnected, and every set reported ok after the restart is on the new server" {
 	local port pid a1 b a2
 	sets_file restart
 	mc_spawn
@@ -337,22 +340,22 @@ sets_file() {
 	[ "$BG_STATUS" -eq 69 ]
 	summary
 	echo "${stderr##*$'\n'}"
-	[ "$S_LINES" -eq 100000 ]
-	[ $((S_OK + S_ERRORS)) -eq 100000 ]
+	[ "$S_LINES" -eq "$SETS" ]
+	[ $((S_OK + S_ERRORS)) -eq "$SETS" ]
 	# The replies: a run of +OK, a run of -ERR while the server was
 	# down, and a run of +OK after it came back.
 	run -0 awk '{ r = /^-ERR / ? "ERR" : $0 } r != last { printf "%s%s", n++ ? " " : "", r; last = r } END { print "" }' "$BATS_TEST_TMPDIR/stdout"
 	[ "$output" = "+OK ERR +OK" ]
 	a1=$(awk '$0 != "+OK" { print NR - 1; exit }' "$BATS_TEST_TMPDIR/stdout")
 	b=$(awk -v a="$a1" 'NR > a && $0 == "+OK" { print NR - 1 - a; exit }' "$BATS_TEST_TMPDIR/stdout")
-	a2=$((100000 - a1 - b))
+	a2=$((SETS - a1 - b))
 	echo "$a1 ok, $b failed, $a2 ok after the restart"
 	[ "$b" -eq "$S_ERRORS" ]
 	# The restarted server started empty: it holds exactly the sets
 	# reported ok after it came back, the last line's among them.
 	[ "$(stat_at "$port" curr_items)" -eq "$a2" ]
-	run -0 raw_at "$port" "get restart:100000"
-	[ "$output" = "$(printf 'VALUE restart:100000 0 7\nv100000\nEND')" ]
+	run -0 raw_at "$port" "get restart:$SETS"
+	[ "$output" = "$(printf 'VALUE restart:%d 0 8\nv%d\nEND' "$SETS" "$SETS")" ]
 }
 
 # Failover.

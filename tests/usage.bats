@@ -27,7 +27,7 @@ has_line() {
 
 SYNOPSIS='usage: fsmemcache [-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]
        fsmemcache [-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line
-       fsmemcache [-q] [--binary] [--json] [--stop-on-error] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file
+       fsmemcache [-q] [--binary] [--json] [--stop-on-error] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify] | --window count] -f file
        fsmemcache [-q] [--binary] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health
        fsmemcache [-q] [--binary] [--history] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency
        fsmemcache [-q] [--binary] [--json] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]

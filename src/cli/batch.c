@@ -1,4 +1,5 @@
-/* Batch mode (-f): one command per line over one connection, with a summary. */
+/* Batch mode (-f): one command per line, pipelined over one connection per
+ * server, with a summary. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,6 @@
 
 /* A line holds at most this much; memcached's items are 1 MiB by default. */
 #define LINE_MAX_BYTES (8UL * 1024 * 1024)
-/* Consecutive gets fetched with one multi-get, at most. */
-#define GET_WINDOW 256
 /* Keys read back at a time by --verify, and the values of records held. */
 #define VERIFY_WINDOW 1024
 #define VERIFY_BYTES (64UL * 1024 * 1024)
@@ -53,15 +52,17 @@ struct tally {
 	int tty; /* standard error is a terminal: show progress */
 };
 
-/* Gets waiting to be fetched together. */
-struct pending {
-	size_t n;
-	char *copy[GET_WINDOW];
-	char *words[GET_WINDOW][FSMC_MAX_TOKENS];
-	char **argv[GET_WINDOW];
-	int argc[GET_WINDOW];
-	unsigned long lineno[GET_WINDOW];
-	struct fsmc_result res[GET_WINDOW];
+/*
+ * The lines sent and not yet shown, in order: the line numbers of the
+ * session's results to come.
+ */
+struct inflight {
+	unsigned long *lineno;
+	size_t cap, head, n;
+	int stop;	       /* --stop-on-error: a line failed */
+	unsigned long stopped; /* that line */
+	unsigned long after;   /* lines sent after it, shown all the same */
+	int refused;	       /* the session takes no more lines */
 };
 
 /* The signal that asked a batch, top or latency to stop, or 0. */
@@ -337,35 +338,98 @@ progress(struct tally *t, const struct reader *r, int done)
 	t->progress_shown = 1;
 }
 
-/* Fetch the waiting gets with one multi-get and show them in order. */
+/* Room for one more line number; -1 when out of memory. */
 static int
-flush_gets(struct fsmc_session *s, struct pending *p, struct output *out,
-    struct tally *t, int stop_on_error)
+room(struct inflight *q)
 {
+	unsigned long *p;
 	size_t i;
-	int stop = 0;
 
-	if (p->n == 0)
+	if (q->n < q->cap)
 		return (0);
-	fsmc_session_run_gets(s, p->n, p->argc, p->argv, p->res);
-	for (i = 0; i < p->n; i++) {
-		if (!stop)
-			show(out, t, &p->res[i], p->lineno[i]);
-		if (stop_on_error &&
-		    exit_status(p->res[i].status) >= EXIT_USAGE)
-			stop = 1;
-		fsmc_result_clear(&p->res[i]);
-		free(p->copy[i]);
-	}
-	p->n = 0;
-	return (stop);
+	if ((p = malloc((q->cap * 2 + 64) * sizeof *p)) == NULL)
+		return (-1);
+	for (i = 0; i < q->n; i++)
+		p[i] = q->lineno[(q->head + i) % q->cap];
+	free(q->lineno);
+	q->lineno = p;
+	q->cap = q->cap * 2 + 64;
+	q->head = 0;
+	return (0);
 }
 
-static int
-is_get(const char *word)
+/*
+ * Show the results of the lines sent, in order: those already there, or
+ * with wait the next max of them (0: every one), reading the replies in
+ * flight.  With --stop-on-error the first line that fails stops the run;
+ * the lines sent after it have run, and are shown and counted all the
+ * same.
+ */
+static void
+take_some(struct fsmc_session *s, struct inflight *q, struct output *out,
+    struct tally *t, int stop_on_error, int wait, size_t max)
 {
-	return (
-	    strcasecmp(word, "get") == 0 || strcasecmp(word, "getflags") == 0);
+	struct fsmc_result res;
+	unsigned long lineno;
+	size_t n = 0;
+
+	while (q->n > 0 && (max == 0 || n++ < max) &&
+	    fsmc_session_receive(s, wait, &res) == 1) {
+		lineno = q->lineno[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		output_warning(&res, lineno);
+		show(out, t, &res, lineno);
+		if (q->stop)
+			q->after++;
+		else if (stop_on_error &&
+		    exit_status(res.status) >= EXIT_USAGE) {
+			q->stop = 1;
+			q->stopped = lineno;
+		}
+		fsmc_result_clear(&res);
+	}
+}
+
+static void
+take(struct fsmc_session *s, struct inflight *q, struct output *out,
+    struct tally *t, int stop_on_error, int wait)
+{
+	take_some(s, q, out, t, stop_on_error, wait, 0);
+}
+
+/*
+ * Send a line's command down the pipeline, making room first when the
+ * session holds as many results as it may.  With --stop-on-error, once
+ * a line has failed the session takes no more: the run stops.
+ */
+static void
+send_line(struct fsmc_session *s, struct inflight *q, struct output *out,
+    struct tally *t, const struct batch_options *bo, int argc, char **words,
+    const char *value, size_t vlen, unsigned long lineno)
+{
+	int r;
+
+	if (room(q) != 0) {
+		take(s, q, out, t, bo->stop_on_error, 1);
+		if (q->cap == 0) {
+			line_error(t, lineno, EXIT_INTERNAL, strerror(ENOMEM));
+			return;
+		}
+	}
+	while ((r = fsmc_session_send(s, argc, words, value, vlen)) == -1) {
+		if (q->n == 0) {
+			line_error(t, lineno, EXIT_INTERNAL, strerror(ENOMEM));
+			return;
+		}
+		take_some(s, q, out, t, bo->stop_on_error, 1, 1);
+	}
+	if (r == -2) {
+		q->refused = 1;
+		return;
+	}
+	q->lineno[(q->head + q->n++) % q->cap] = lineno;
+	take(s, q, out, t, bo->stop_on_error, 0);
 }
 
 /* Count one key's reading back, and report it unless it is as loaded. */
@@ -607,21 +671,24 @@ rewind_input(struct reader *r)
 /* What the idle hook needs to send what is held back. */
 struct idle_ctx {
 	struct fsmc_session *s;
-	struct pending *p;
+	struct inflight *q;
 	struct output *out;
 	struct tally *t;
 	const struct batch_options *bo;
-	int stop;
 };
 
+/*
+ * Before waiting for input: show the replies of every line sent, so that
+ * input typed or piped slowly gets each reply as soon as it comes.
+ */
 static void
 on_idle(void *arg)
 {
 	struct idle_ctx *c = arg;
 	struct fsmc_result res;
 
-	if (flush_gets(c->s, c->p, c->out, c->t, c->bo->stop_on_error))
-		c->stop = 1;
+	if (!c->bo->pipe)
+		take(c->s, c->q, c->out, c->t, c->bo->stop_on_error, 1);
 	if (c->bo->pipe && fsmc_session_flush(c->s, &res) != FSMC_OK)
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);
 	fflush(stdout);
@@ -699,7 +766,7 @@ pipe_end(struct fsmc_session *s, struct tally *t)
 int
 batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 {
-	static struct pending p;
+	struct inflight q;
 	struct expect *e = NULL;
 	struct fsmc_session *s;
 	struct fsmc_result res;
@@ -708,13 +775,14 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	struct tally t;
 	enum line_status ls;
 	unsigned long lineno = 0;
-	char *copy, *words[FSMC_MAX_TOKENS], why[512], *line, *value;
+	char *words[FSMC_MAX_TOKENS], why[512], *line, *value;
 	const char *bad;
 	size_t len, vlen;
 	unsigned long vlines;
-	int argc, k, stop = 0, nomem = 0, readerr, off;
+	int argc, stop = 0, nomem = 0, readerr, off;
 
 	memset(&t, 0, sizeof t);
+	memset(&q, 0, sizeof q);
 	clock_gettime(CLOCK_MONOTONIC, &t.start);
 	t.tty = isatty(STDERR_FILENO) && !out->quiet;
 	catch_signals(fc);
@@ -732,29 +800,38 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		free(r.line);
 		return (exit_status(res.status));
 	}
+	if (!bo->pipe && fsmc_session_set_window(s, bo->window) != 0) {
+		fprintf(stderr, "fsmemcache: %s\n", strerror(ENOMEM));
+		fsmc_session_close(s);
+		free(r.line);
+		return (EXIT_INTERNAL);
+	}
+	if (!bo->pipe)
+		fsmc_session_stop_on_error(s, bo->stop_on_error);
 	idle.s = s;
-	idle.p = &p;
+	idle.q = &q;
 	idle.out = out;
 	idle.t = &t;
 	idle.bo = bo;
-	idle.stop = 0;
 	r.idle = on_idle;
 	r.idle_ctx = &idle;
 	while (!stop && stop_signal == 0 &&
 	    (ls = read_line(&r, &len)) != LINE_EOF) {
-		if (stop_signal != 0 || (stop = idle.stop))
+		if (stop_signal != 0 || (stop = q.stop))
 			break;
 		lineno++;
 		if (ls == LINE_ERROR) {
 			readerr = errno;
-			flush_gets(s, &p, out, &t, bo->stop_on_error);
+			take(s, &q, out, &t, bo->stop_on_error, 1);
 			fprintf(stderr, "fsmemcache: %s: %s\n", bo->file,
 			    strerror(readerr));
 			t.status = EXIT_NOINPUT;
 			break;
 		}
 		if (ls == LINE_TOO_LONG || ls == LINE_NUL) {
-			stop = flush_gets(s, &p, out, &t, bo->stop_on_error);
+			take(s, &q, out, &t, bo->stop_on_error, 1);
+			if ((stop = q.stop))
+				break;
 			line_error(&t, lineno, EXIT_DATAERR,
 			    ls == LINE_NUL ? "holds a NUL byte" :
 					     "longer than 8 MiB");
@@ -767,12 +844,12 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		value = NULL;
 		vlen = vlines = 0;
 		if ((off = fsmc_record_header(line, &vlen)) != 0) {
-			if ((stop = flush_gets(
-				 s, &p, out, &t, bo->stop_on_error)))
-				break;
 			value = off > 0 ? read_value(&r, vlen, &vlines, &bad) :
 					  NULL;
 			if (value == NULL) {
+				take(s, &q, out, &t, bo->stop_on_error, 1);
+				if ((stop = q.stop))
+					break;
 				line_error(&t, lineno, EXIT_DATAERR,
 				    off < 0 ? "not a record: one starts "
 					      "\"{LENGTH} \" and a command, "
@@ -793,60 +870,19 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 			lineno += vlines;
 			continue;
 		}
-		/* Split in place: only gets waiting for a multi-get are kept.
-		 */
 		argc = fsmc_split_line(line, words, FSMC_MAX_TOKENS);
-		if (!bo->pipe && value == NULL && argc > 0 &&
-		    is_get(words[0])) {
-			if ((copy = malloc(len + 1)) == NULL) {
-				line_error(&t, lineno, EXIT_INTERNAL,
-				    strerror(ENOMEM));
-				break;
-			}
-			memcpy(copy, r.line, len + 1);
-			for (k = 0; k < argc; k++)
-				p.words[p.n][k] = copy + (words[k] - r.line);
-			p.copy[p.n] = copy;
-			p.argc[p.n] = argc;
-			p.argv[p.n] = p.words[p.n];
-			p.lineno[p.n++] = lineno;
-			if (p.n == GET_WINDOW)
-				stop = flush_gets(
-				    s, &p, out, &t, bo->stop_on_error);
-			progress(&t, &r, 0);
-			continue;
-		}
-		if ((stop = flush_gets(s, &p, out, &t, bo->stop_on_error)))
-			break;
-		fsmc_session_run(s, argc, words, value, vlen, &res);
+		/* The session copies what it keeps of the line. */
+		send_line(s, &q, out, &t, bo, argc, words, value, vlen, lineno);
 		free(value);
-		output_warning(&res, lineno);
-		if (!(bo->pipe && res.status == FSMC_OK))
-			show(out, &t, &res, lineno);
-		else
-			count(&t, &res);
-		/* Only what was sent is read back. */
-		if (e != NULL && !nomem && res.status == FSMC_OK &&
-		    expect_note(e, res.key, res.keylen, res.command, lineno) !=
-			0) {
-			fprintf(stderr,
-			    "fsmemcache: line %lu: --verify: %s: the keys "
-			    "of this line and those after it are not "
-			    "counted\n",
-			    lineno, strerror(ENOMEM));
-			nomem = 1;
-			if (t.status < EXIT_INTERNAL)
-				t.status = EXIT_INTERNAL;
-		}
-		if (bo->stop_on_error && exit_status(res.status) >= EXIT_USAGE)
-			stop = 1;
-		fsmc_result_clear(&res);
+		stop = q.stop || q.refused;
 		progress(&t, &r, 0);
 		/* A record's value ends lines too. */
 		lineno += vlines;
 	}
 	r.idle = NULL;
-	flush_gets(s, &p, out, &t, 0);
+	/* Lines in flight have run, or may have: each gets its result. */
+	take(s, &q, out, &t, bo->stop_on_error, 1);
+	free(q.lineno);
 	if (bo->pipe)
 		pipe_end(s, &t);
 	fsmc_session_close(s);
@@ -871,8 +907,15 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 		    (int)stop_signal);
 	/* -qq: a run that went as it may go says nothing, for cron. */
 	if (out->quiet < 2 || t.status >= EXIT_USAGE || t.missing > 0 ||
-	    t.differ > 0 || t.unverified > 0 || stop_signal != 0)
+	    t.differ > 0 || t.unverified > 0 || stop_signal != 0) {
+		if (q.after > 0)
+			fprintf(stderr,
+			    "fsmemcache: stopped at line %lu; the %lu line%s "
+			    "after it, sent before it failed, ran all the "
+			    "same\n",
+			    q.stopped, q.after, q.after == 1 ? "" : "s");
 		summary(bo, &t);
+	}
 	if (r.fp != stdin)
 		fclose(r.fp);
 	if (r.spool != NULL)

@@ -32,6 +32,7 @@ struct batch_options {
 	int stop_on_error;
 	int pipe;
 	int verify;
+	unsigned int window; /* lines in flight per server */
 };
 
 /* How top and latency run: the command, and how often and how long. */

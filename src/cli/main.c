@@ -38,6 +38,7 @@ unsigned int open_flags;
 #define OPT_WARN 262
 #define OPT_CRIT 263
 #define OPT_HISTORY 264
+#define OPT_WINDOW 265
 #define OPT_TLS 280
 
 /* The options: getopt's tables and the help text are made from this. */
@@ -110,6 +111,9 @@ static const struct option_help {
 	    "report those missing, differing from the input's final word\n"
 	    "on them, or that could not be read back (unverified)" },
 	{ 'V', "version", NULL, "print the version and exit" },
+	{ OPT_WINDOW, "window", "COUNT",
+	    "with -f: send up to COUNT lines to each server before waiting\n"
+	    "for their replies (1 to 1024, default 256; 1: one at a time)" },
 	{ OPT_WARN, "warn", "LIMITS",
 	    "health: WARNING beyond LIMITS (same form as --crit, and not\n"
 	    "beyond it)" },
@@ -122,7 +126,7 @@ static const struct option_help {
 static const char *synopsis[] = {
 	"[-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
 	"[-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
-	"[-q] [--binary] [--json] [--stop-on-error] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
+	"[-q] [--binary] [--json] [--stop-on-error] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify] | --window count] -f file",
 	"[-q] [--binary] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
 	"[-q] [--binary] [--history] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency",
 	"[-q] [--binary] [--json] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
@@ -362,6 +366,11 @@ check_usage(const char *line, const char *file, const struct batch_options *bo,
 		return ("--pipe, --verify and --stop-on-error need -f");
 	if (bo->verify && !bo->pipe)
 		return ("--verify needs --pipe");
+	if (bo->window != 0 && file == NULL)
+		return ("--window needs -f");
+	if (bo->window != 0 && bo->pipe)
+		return ("--window does not go with --pipe, which waits for no "
+			"reply");
 	if (line == NULL && file == NULL && !check && argc == 0)
 		return ("");
 	return (NULL);
@@ -628,7 +637,7 @@ main(int argc, char **argv)
 	size_t valuelen = 0;
 	int ch, from_stdin = 0, check = 0, interactive = 0, status;
 	struct fsmc_health_limits warn, crit;
-	unsigned long repeat = 1, run;
+	unsigned long repeat = 1, run, count;
 	int repeat_set = 0, interval_set = 0, health, history = 0;
 	enum sampled sampled;
 	struct view_options vo;
@@ -731,6 +740,16 @@ main(int argc, char **argv)
 			break;
 		case OPT_HISTORY:
 			history = 1;
+			break;
+		case OPT_WINDOW:
+			if (parse_count(optarg, &count) != 0 || count < 1 ||
+			    count > FSMC_WINDOW_MAX)
+				usage_error(bad, sizeof bad,
+				    "--window: bad count '%s' (lines in flight "
+				    "per server, from 1 to %d)",
+				    optarg, FSMC_WINDOW_MAX);
+			else
+				bo.window = (unsigned int)count;
 			break;
 		case ':':
 			usage_error(bad, sizeof bad,
@@ -845,6 +864,8 @@ main(int argc, char **argv)
 	}
 	if (bo.file != NULL) {
 		out.batch = 1;
+		if (bo.window == 0)
+			bo.window = FSMC_WINDOW;
 		status = batch_run(fc, &bo, &out);
 		fsmc_close(fc);
 		return (status);

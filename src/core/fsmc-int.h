@@ -130,10 +130,10 @@ struct fsmc_conn {
 	int errnum;	       /* errno of the last failure, or 0 */
 	char detail[192];      /* what was wrong with a broken reply */
 	struct fsmc_pipe_lines pl;
-	struct ssl_st *ssl;    /* TLS over fd, or NULL */
-	short want;	/* POLLIN or POLLOUT: what blocked I/O waits for */
-	int heard;	/* bytes came in since it was opened */
-	int tls_error;	/* detail says why TLS failed */
+	struct ssl_st *ssl; /* TLS over fd, or NULL */
+	short want;	    /* POLLIN or POLLOUT: what blocked I/O waits for */
+	int heard;	    /* bytes came in since it was opened */
+	int tls_error;	    /* detail says why TLS failed */
 	int cert_asked; /* the server asked for a certificate it did not get */
 	memcached_return_t tls_rc; /* that failure's, behind errno EPROTO */
 };
@@ -293,6 +293,11 @@ struct fsmc_session {
 	unsigned char *removed;	      /* taken out by remove_failed_servers */
 	struct fsmc_pipe_lines *lost; /* per configured server, of the
 					 connections closed */
+	struct fsmc_pipeline *pl;     /* commands sent, results not yet
+					 taken */
+	size_t inflight;	      /* requests of pl awaiting replies */
+	size_t remove_pending;	      /* 1 + a server to take out once pl
+					 is drained, or 0 */
 };
 
 /* wire.c */
@@ -316,6 +321,8 @@ memcached_return_t fsmc_conn_block(
     struct fsmc_conn *, int64_t, size_t, char **);
 memcached_return_t fsmc_conn_read(struct fsmc_conn *, int64_t, void *, size_t);
 int fsmc_conn_pending(const struct fsmc_conn *);
+int fsmc_conn_readable(struct fsmc_conn *);
+void fsmc_conn_nodelay(struct fsmc_conn *);
 memcached_return_t fsmc_conn_quiet_replies(struct fsmc_conn *);
 memcached_return_t fsmc_conn_quiet_take(struct fsmc_conn *);
 memcached_return_t fsmc_conn_quiet_wait(struct fsmc_conn *, unsigned int);
@@ -372,6 +379,15 @@ memcached_return_t fsmc_pipe_store(struct fsmc_conn *, enum fsmc_verb,
     const char *, size_t, const void *, size_t, uint32_t, int64_t);
 void fsmc_pipe_flush(struct fsmc_conn *);
 memcached_return_t fsmc_pipe_settle(struct fsmc_conn *);
+
+/* session.c */
+enum fsmc_status fsmc_session_exec(struct fsmc_session *, struct fsmc_call *);
+void fsmc_session_count(struct fsmc_session *, const struct fsmc_call *);
+void fsmc_session_remove_pending(struct fsmc_session *, struct fsmc_result *);
+
+/* pipeline.c */
+void fsmc_pipeline_free(struct fsmc_session *);
+void fsmc_pipeline_wait(struct fsmc_session *);
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];

@@ -331,6 +331,21 @@ FSMC_API enum fsmc_status fsmc_session_pipe_line(
 FSMC_API long fsmc_session_lost(
     struct fsmc_session *, size_t, struct fsmc_result *);
 FSMC_API void fsmc_session_set_value_max(struct fsmc_session *, size_t);
+
+/*
+ * Pipelining, on a session opened without pipe: commands sent without
+ * waiting for their replies, up to a window of requests in flight per
+ * server, and their results taken back in the order sent.  Running a
+ * command with fsmc_session_run() first waits for those in flight.
+ */
+#define FSMC_WINDOW 256
+#define FSMC_WINDOW_MAX 1024
+FSMC_API int fsmc_session_set_window(struct fsmc_session *, unsigned int);
+FSMC_API int fsmc_session_send(
+    struct fsmc_session *, int, char **, const void *, size_t);
+FSMC_API int fsmc_session_receive(
+    struct fsmc_session *, int, struct fsmc_result *);
+FSMC_API void fsmc_session_stop_on_error(struct fsmc_session *, int);
 FSMC_API void fsmc_session_close(struct fsmc_session *);
 FSMC_API void fsmc_result_clear(struct fsmc_result *);
 FSMC_API int fsmc_render(const struct fsmc_result *, fsmc_write_fn, void *);

@@ -110,6 +110,7 @@ fsmc_session_close(struct fsmc_session *s)
 {
 	if (s == NULL)
 		return;
+	fsmc_pipeline_free(s);
 	fsmc_link_free(&s->link);
 	if (s->proto != NULL && s->proto != s->fc->proto)
 		memcached_free(s->proto);
@@ -189,12 +190,38 @@ count_failure(struct fsmc_session *s, const struct fsmc_call *call)
 	}
 	for (j = 0; j < st->nservers; j++)
 		live += !s->removed[j];
-	if (++s->failures[i] >= (unsigned)st->failure_limit && live > 1)
+	if (++s->failures[i] < (unsigned)st->failure_limit || live <= 1)
+		return;
+	/*
+	 * A pipeline's connections may have requests in flight: it takes
+	 * the server out once they are read, before its next command.
+	 */
+	if (s->pl != NULL)
+		s->remove_pending = (size_t)i + 1;
+	else
 		remove_server(s, (size_t)i, call->res);
 }
 
-static enum fsmc_status
-exec_call(struct fsmc_session *s, struct fsmc_call *call)
+/* count_failure() for a command of the pipeline. */
+void
+fsmc_session_count(struct fsmc_session *s, const struct fsmc_call *call)
+{
+	count_failure(s, call);
+}
+
+/* Take out the server count_failure() left for when nothing is in flight. */
+void
+fsmc_session_remove_pending(struct fsmc_session *s, struct fsmc_result *res)
+{
+	size_t i = s->remove_pending;
+
+	s->remove_pending = 0;
+	if (i > 0 && s->inflight == 0 && !s->removed[i - 1])
+		remove_server(s, i - 1, res);
+}
+
+enum fsmc_status
+fsmc_session_exec(struct fsmc_session *s, struct fsmc_call *call)
 {
 	call->mc = s->proto;
 	call->link = &s->link;
@@ -212,6 +239,7 @@ fsmc_session_run(struct fsmc_session *s, int argc, char **argv,
 {
 	struct fsmc_call call;
 
+	fsmc_pipeline_wait(s);
 	if (fsmc_prepare(&call, s->fc, argc, argv, valuebuf, valuelen, res) !=
 	    FSMC_OK)
 		return (res->status);
@@ -220,7 +248,7 @@ fsmc_session_run(struct fsmc_session *s, int argc, char **argv,
 		return (fsmc_fail(res, FSMC_EUSAGE, call.cmd->name,
 		    "needs its reply, so it cannot be pipelined (only set, add, "
 		    "replace and delete can)"));
-	return (exec_call(s, &call));
+	return (fsmc_session_exec(s, &call));
 }
 
 /*
@@ -449,7 +477,7 @@ fsmc_session_run_gets(struct fsmc_session *s, size_t n, int *argcs,
 			continue;
 		if (ready[nready].cmd->op != FSMC_GET &&
 		    ready[nready].cmd->op != FSMC_GETFLAGS) {
-			exec_call(s, &ready[nready]);
+			fsmc_session_exec(s, &ready[nready]);
 			continue;
 		}
 		ready[nready].mc = s->proto;

@@ -974,3 +974,45 @@ fsmc_conn_pending(const struct fsmc_conn *c)
 	    (c->inend > c->inpos ||
 		(c->ssl != NULL && SSL_pending(c->ssl) > 0)));
 }
+
+/*
+ * Whether the server has sent something not yet read, or closed the
+ * connection, looking without waiting: a kept connection with nothing
+ * in flight must have neither (a restart, an idle timeout, bytes nobody
+ * asked for), and a reply already there came in time.
+ */
+int
+fsmc_conn_readable(struct fsmc_conn *c)
+{
+	struct pollfd pfd;
+
+	if (c->fd < 0 || fsmc_conn_pending(c))
+		return (1);
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 0)
+		return (0);
+	if (c->ssl == NULL)
+		return (1);
+	/*
+	 * TLS records without data (session tickets) make the socket
+	 * readable too: read what is there to tell.
+	 */
+	return (read_some(c, 0, 0) == -2 || c->inend > c->inpos);
+}
+
+/*
+ * Turn off Nagle's algorithm on an open TCP connection, whatever the
+ * settings say: for a pipeline, which gathers its requests into large
+ * writes itself, and whose second write of a window Nagle would hold
+ * back until the server acknowledged the first.
+ */
+void
+fsmc_conn_nodelay(struct fsmc_conn *c)
+{
+	int on = 1;
+
+	if (c->fd >= 0 && !c->sc->socket)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
