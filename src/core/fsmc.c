@@ -11,7 +11,8 @@
 /*
  * Open a handle on the configuration named by opts, touching no server.
  * On failure res holds the reason and *fcp is NULL; on success res->msg
- * may hold a warning.  The handle may then be shared by threads.
+ * may hold a warning.  The handle may then be shared by threads; it
+ * keeps connections open for their calls until fsmc_close().
  */
 enum fsmc_status
 fsmc_open(
@@ -27,6 +28,12 @@ fsmc_open(
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
 	fc->cancel_fd = -1;
+	if (pthread_mutex_init(&fc->lock, NULL) != 0) {
+		memcached_free(fc->proto);
+		free(fc);
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	}
+	fc->locked = 1;
 	fc->health_warn.hit = fc->health_warn.evictions =
 	    fc->health_warn.memory = fc->health_warn.latency = -1;
 	fc->health_crit = fc->health_warn;
@@ -44,15 +51,23 @@ fsmc_open(
 	}
 	if (fc->settings.ns != NULL)
 		fc->nslen = strlen(fc->settings.ns);
+	if (fsmc_pool_init(fc) != 0) {
+		fsmc_close(fc);
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	}
 	*fcp = fc;
 	return (FSMC_OK);
 }
 
+/* Close the handle and its kept connections; no call may be running. */
 void
 fsmc_close(struct fsmc *fc)
 {
 	if (fc == NULL)
 		return;
+	fsmc_pool_free(fc);
+	if (fc->locked)
+		pthread_mutex_destroy(&fc->lock);
 	memcached_free(fc->proto);
 	fsmc_settings_free(&fc->settings);
 	free(fc);
