@@ -95,7 +95,8 @@ static const struct option_help {
 	{ 't', "timeout", "MS",
 	    "give up connecting after MS milliseconds, and on a\n"
 	    "command whose whole reply has not come MS milliseconds\n"
-	    "after it was sent" },
+	    "after it was sent; a server that fails twice in a\n"
+	    "row is then skipped for 5 s (fsmemcache.cfg(5))" },
 	{ OPT_VERIFY, "verify", NULL,
 	    "with --pipe: afterwards, read back each key loaded, once, and\n"
 	    "report those missing, differing from the input's final word\n"

@@ -78,7 +78,8 @@ struct fsmc_settings {
 struct fsmc_mark {
 	unsigned int failures;
 	int64_t until;	       /* fsmc_now_ms() to skip it until; 0 for not */
-	time_t until_wall;     /* the same, for messages and the state file */
+	time_t until_wall;     /* the same, for messages */
+	int64_t since;	       /* the last failure, in ms since the epoch */
 	memcached_return_t rc; /* of the failure that marked it */
 	int errnum;
 	int probing; /* a command is trying it again */

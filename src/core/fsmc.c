@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fsmc-int.h"
 
@@ -51,7 +52,7 @@ fsmc_open(
 	}
 	if (fc->settings.ns != NULL)
 		fc->nslen = strlen(fc->settings.ns);
-	if (fsmc_pool_init(fc) != 0) {
+	if (fsmc_pool_init(fc) != 0 || fsmc_marks_init(fc, res) != 0) {
 		fsmc_close(fc);
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
@@ -66,6 +67,7 @@ fsmc_close(struct fsmc *fc)
 	if (fc == NULL)
 		return;
 	fsmc_pool_free(fc);
+	fsmc_marks_free(fc);
 	if (fc->locked)
 		pthread_mutex_destroy(&fc->lock);
 	memcached_free(fc->proto);
@@ -233,8 +235,21 @@ void
 fsmc_conn_reason(
     const struct fsmc_conn *c, memcached_return_t rc, char *buf, size_t len)
 {
+	char when[32];
+	struct tm tm;
 	size_t n;
 
+	/* A server skipped after failing: until when, and the failure. */
+	if (c != NULL && c->skipped != 0) {
+		if (c->skipped > 0 && gmtime_r(&c->skipped, &tm) != NULL)
+			strftime(when, sizeof when, "until %H:%M:%S UTC", &tm);
+		else
+			snprintf(when, sizeof when, "while it is tried again");
+		n = (size_t)snprintf(buf, len, "server skipped %s: ", when);
+		if (n < len)
+			fsmc_reason(rc, c->errnum, buf + n, len - n);
+		return;
+	}
 	/* A value refused for its length: the detail says how long. */
 	if (rc == MEMCACHED_E2BIG && c != NULL && c->detail[0] != '\0') {
 		snprintf(buf, len, "%s", c->detail);

@@ -51,6 +51,7 @@ fsmc_pool_give(struct fsmc *fc, struct fsmc_link *l)
 		c = &l->conns[i];
 		if (c->outlen > 0 || c->quiet || fsmc_conn_pending(c))
 			fsmc_conn_close(c);
+		fsmc_mark_release(c);
 		c->quiet = 0;
 		c->refused = 0;
 		c->bare_lf = 0;
