@@ -93,6 +93,16 @@ grow=$((big - small))
 record "peak RSS, 10k vs 1M set lines" "-" "${big} KiB" "${small} KiB" \
     "growth" "${grow}K" "<= 2048K" "$([ "$grow" -le 2048 ] && echo yes || echo no)"
 
+# The module's path: gets through fsmc_run_line() on the handle's kept
+# connections, against memcached_get() on a kept libmemcached handle, in
+# turns within one process (tests/bench-core.c).
+read -r ours theirs < <(tests/bench-core 127.0.0.1 "$port" "$N")
+r=$(ratio "$ours" "$theirs")
+record "module path per call (get)" "memcached_get, kept handle" \
+    "$((ours / 1000)).$(((ours % 1000) / 100)) us" \
+    "$((theirs / 1000)).$(((theirs % 1000) / 100)) us" "time" "$r" "<= 1.3" \
+    "$(meets "$r" "<=" 1.3)"
+
 printf '%-34s | %-26s | %12s | %12s | %-8s | %7s | %-7s | %s\n' \
     case "compared with" fsmemcache peer measure ratio target met
 for row in "${results[@]}"; do
