@@ -13,7 +13,7 @@ LIBDIR?=	$(PREFIX)/lib
 INCLUDEDIR?=	$(PREFIX)/include
 SYSCONFDIR?=	$(PREFIX)/etc
 MANDIR?=	$(PREFIX)/share/man
-PKGS=		libmemcached libconfig libsasl2
+PKGS=		libmemcached libconfig libsasl2 openssl
 # The command-line tool's alone, never the library's: line editing for
 # its prompt, with libedit (BSD) rather than readline (GPL).
 CLI_PKGS=	libedit
@@ -28,8 +28,9 @@ ALL_CPPFLAGS=	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/core \
 		-DFSMC_CONF='"$(SYSCONFDIR)/fsmemcache.cfg"' \
 		$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS)
 # Link only the libraries used: each one loaded costs every run's start-up.
+# The core asks every server at once, a thread each: -pthread.
 LDLIBS+=	-Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
-		-lhashkit
+		-lhashkit -pthread
 
 CORE_OBJS=	$(patsubst %.c,%.o,$(wildcard src/core/*.c))
 CLI_OBJS=	$(patsubst %.c,%.o,$(wildcard src/cli/*.c))
@@ -158,7 +159,7 @@ fsmemcache.pc: Makefile src/core/fsmemcache.h
 	    'includedir=$(INCLUDEDIR)' '' 'Name: fsmemcache' \
 	    'Description: FreeSWITCH memcache API commands on libmemcached' \
 	    'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	    'Libs: -L$${libdir} -lfsmemcache' 'Libs.private: -lhashkit' 'Cflags: -I$${includedir}' >$@
+	    'Libs: -L$${libdir} -lfsmemcache' 'Libs.private: -lhashkit -pthread' 'Cflags: -I$${includedir}' >$@
 
 install: $(PROG) $(LIB) $(SHLIB) fsmemcache.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \

@@ -5,7 +5,8 @@
 set -eu
 
 packages="gcc make pkg-config libc6-dev libmemcached-dev libconfig-dev
-libsasl2-dev libedit-dev memcached bats mandoc cppcheck clang-format
+libsasl2-dev libedit-dev libssl-dev openssl memcached bats mandoc cppcheck
+clang-format
 shellcheck bsdutils tmux
 sasl2-bin libsasl2-modules libmemcached-tools netcat-openbsd time
 clang libclang-rt-14-dev valgrind

@@ -547,10 +547,10 @@ fsmemcache: unknown command 'frob'"
 @test "no command without a terminal on standard input: the synopsis, exit 64" {
 	run -64 --separate-stderr fsmc </dev/null
 	[ "$output" = "" ]
-	[ "${stderr_lines[0]}" = "usage: fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]" ]
+	[ "${stderr_lines[0]}" = "usage: fsmemcache [-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]" ]
 	run -64 --separate-stderr fsmc < <(echo 'get x')
 	[ "$output" = "" ]
-	[ "${stderr_lines[0]}" = "usage: fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]" ]
+	[ "${stderr_lines[0]}" = "usage: fsmemcache [-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]" ]
 	# In a terminal, with standard input from elsewhere.
 	# shellcheck disable=SC2016 # the inner shell's arguments
 	pane_run sh -c '"$0" -c "$1" </dev/null' "$FSMC_BIN" "$FSMC_CFG"

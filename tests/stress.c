@@ -11,9 +11,14 @@
  * commands and multi-gets), values with NUL, CR, LF and "END\r\n" given
  * as a buffer, commands refused before sending, and now and then a
  * handle of the thread's own opened from a configuration file and
- * closed again.  Every result is checked: status, value, flags,
- * counter, rendered bytes.  A counter shared by all threads must end at
- * the number of increments.  Prints one summary line; exit status 0
+ * closed again; every eighth round, on a handle that names the server
+ * twice (as 127.0.0.1 and as localhost), the commands that ask every
+ * server at once, a thread each: status verbose, keys, stats, slabs,
+ * latency, health, and flush with a delay that outlasts the test.  Every
+ * result is checked: status, value, flags, counter, rendered bytes.
+ * STRESS_CONFIG, if set, holds more lines of the configuration, as
+ * tls = true; and its files.  A counter shared by all threads must end
+ * at the number of increments.  Prints one summary line; exit status 0
  * when every result was right.
  */
 
@@ -32,6 +37,7 @@
 struct worker {
 	pthread_t thread;
 	struct fsmc *fc;
+	struct fsmc *twice; /* the server under two names */
 	const char *servers;
 	const char *config; /* a file naming the same servers */
 	int id;
@@ -192,6 +198,45 @@ own_handle(struct worker *w, char *key, const char *where)
 	fsmc_close(fc);
 }
 
+/* A command on the handle with the server twice: both answer. */
+static void
+both(struct worker *w, const char *line)
+{
+	struct fsmc_result res;
+
+	memset(&res, 0, sizeof res);
+	fsmc_run_line(w->twice, line, NULL, 0, &res);
+	if (expect(w, &res, FSMC_OK, line) == 0 && res.nservers != 2)
+		fail(w, "%s: %zu servers", line, res.nservers);
+	fsmc_result_clear(&res);
+}
+
+/* The commands that ask every server, all at once. */
+static void
+fan_out(struct worker *w)
+{
+	struct fsmc_result res;
+	char line[96];
+
+	both(w, "status verbose");
+	both(w, "stats");
+	both(w, "slabs");
+	both(w, "latency");
+	both(w, "health");
+	/* The thread's counter, on both: listed once, with two holders. */
+	snprintf(line, sizeof line, "keys stress:%d:counter", w->id);
+	memset(&res, 0, sizeof res);
+	fsmc_run_line(w->twice, line, NULL, 0, &res);
+	if (expect(w, &res, FSMC_OK, line) == 0 &&
+	    (res.nkeys != 1 || res.keys[0].nservers != 2))
+		fail(w, "%s: %zu keys (want 1, on 2 servers)", line, res.nkeys);
+	fsmc_result_clear(&res);
+	/* An hour from now: no key of this test is dropped. */
+	fsmc_run_line(w->twice, "flush 3600", NULL, 0, &res);
+	expect(w, &res, FSMC_OK, "flush 3600");
+	fsmc_result_clear(&res);
+}
+
 /* One round of the mix, on keys of its own. */
 static void
 round_of(struct worker *w, long n, uint64_t *mine)
@@ -308,6 +353,8 @@ round_of(struct worker *w, long n, uint64_t *mine)
 
 	if (n % 64 == 0)
 		own_handle(w, key, w->servers);
+	if (n % 8 == 0)
+		fan_out(w);
 }
 
 static void *
@@ -332,7 +379,7 @@ work(void *arg)
 static int
 write_config(char *path, size_t len, const char *servers)
 {
-	const char *dir = getenv("TMPDIR");
+	const char *dir = getenv("TMPDIR"), *extra;
 	FILE *fp;
 	int fd;
 
@@ -344,6 +391,9 @@ write_config(char *path, size_t len, const char *servers)
 	    "servers = \"%s\";\ntimeouts = { connect_ms = 5000; "
 	    "io_ms = 5000; };\n",
 	    servers);
+	/* More settings, as TLS's for a run against memcached -Z. */
+	if ((extra = getenv("STRESS_CONFIG")) != NULL)
+		fprintf(fp, "%s\n", extra);
 	return (fclose(fp) == 0 ? 0 : -1);
 }
 
@@ -353,9 +403,9 @@ main(int argc, char **argv)
 	struct fsmc_options opts;
 	struct fsmc_result res;
 	struct worker *workers;
-	struct fsmc *fc;
+	struct fsmc *fc, *twice;
 	char del[] = "delete", get[] = "get", shared[] = SHARED_COUNTER;
-	char *words[2], config[256], count[24];
+	char *words[2], config[256], count[24], servers[256];
 	long increments = 0, done = 0;
 	int i, n, failed = 0;
 
@@ -374,6 +424,17 @@ main(int argc, char **argv)
 		unlink(config);
 		return (1);
 	}
+	snprintf(servers, sizeof servers, "%s,localhost%s", argv[1],
+	    strchr(argv[1], ':') != NULL ? strchr(argv[1], ':') : "");
+	memset(&opts, 0, sizeof opts);
+	opts.servers = servers;
+	opts.timeout_ms = 5000;
+	opts.health_interval_ms = 1;
+	if (fsmc_open(&twice, &opts, &res) != FSMC_OK) {
+		fprintf(stderr, "stress: %s: %s\n", servers, res.msg);
+		unlink(config);
+		return (1);
+	}
 	/* A fresh shared counter, whatever ran before on this server. */
 	words[0] = del;
 	words[1] = shared;
@@ -388,6 +449,7 @@ main(int argc, char **argv)
 		return (1);
 	for (i = 0; i < n; i++) {
 		workers[i].fc = fc;
+		workers[i].twice = twice;
 		workers[i].servers = argv[1];
 		workers[i].config = config;
 		workers[i].id = i;
@@ -424,6 +486,7 @@ main(int argc, char **argv)
 	}
 	fsmc_result_clear(&res);
 	fsmc_close(fc);
+	fsmc_close(twice);
 	unlink(config);
 	free(workers);
 	printf("stress: %d threads, %ld commands, %ld increments of the "

@@ -25,13 +25,13 @@ has_line() {
 	return 1
 }
 
-SYNOPSIS='usage: fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]
-       fsmemcache [-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line
-       fsmemcache [-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file
-       fsmemcache [-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health
-       fsmemcache [-q] [--binary] [--history] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency
-       fsmemcache [-q] [--binary] [--json] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
-       fsmemcache -n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
+SYNOPSIS='usage: fsmemcache [-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]
+       fsmemcache [-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line
+       fsmemcache [-q] [--binary] [--json] [--stop-on-error] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file
+       fsmemcache [-q] [--binary] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health
+       fsmemcache [-q] [--binary] [--history] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency
+       fsmemcache [-q] [--binary] [--json] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
+       fsmemcache -n [--binary] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]
        fsmemcache -h | -V'
 
 INVALID=$'-ERR INVALID ARGUMENTS\n'
@@ -160,7 +160,7 @@ FLAGS='not a hexadecimal number from 0 to ffffffff'
 	local opt
 	run -64 --separate-stderr fsmc </dev/null
 	for opt in --binary --json --namespace --stop-on-error --pipe \
-	    --verify --warn --crit --history; do
+	    --verify --warn --crit --history --tls; do
 		[[ $stderr == *"[$opt"[\ \]]* ]]
 	done
 	[[ ${stderr_lines[2]} == *" [--stop-on-error] "*" -f file" ]]

@@ -628,6 +628,71 @@ on_idle(void *arg)
 }
 
 /*
+ * One --pipe line: counted, and shown only when it fails.  Returns
+ * whether --stop-on-error stops the batch.
+ */
+static int
+pipe_one(struct fsmc_session *s, struct expect *e, struct output *out,
+    struct tally *t, const struct batch_options *bo, char *line,
+    const char *value, size_t vlen, unsigned long lineno, int *nomem)
+{
+	/* Cleared after each failure: a line sent leaves nothing in it. */
+	static struct fsmc_result res;
+	int stop;
+
+	fsmc_session_pipe_line(s, line, value, vlen, &res);
+	if (res.warning[0] != '\0')
+		output_warning(&res, lineno);
+	if (res.status == FSMC_OK)
+		count(t, &res);
+	else
+		show(out, t, &res, lineno);
+	/* Only what was sent is read back. */
+	if (e != NULL && !*nomem && res.status == FSMC_OK &&
+	    expect_note(e, res.key, res.keylen, res.command, lineno) != 0) {
+		fprintf(stderr,
+		    "fsmemcache: line %lu: --verify: %s: the keys of this line "
+		    "and those after it are not counted\n",
+		    lineno, strerror(ENOMEM));
+		*nomem = 1;
+		if (t->status < EXIT_INTERNAL)
+			t->status = EXIT_INTERNAL;
+	}
+	stop = bo->stop_on_error && exit_status(res.status) >= EXIT_USAGE;
+	if (res.status != FSMC_OK)
+		fsmc_result_clear(&res);
+	return (stop);
+}
+
+/*
+ * The end of a --pipe load: lines lost with a connection, one line per
+ * server, are errors and not sent; then the servers' refusals.
+ */
+static void
+pipe_end(struct fsmc_session *s, struct tally *t)
+{
+	struct fsmc_result res, sync;
+	long n;
+	size_t i;
+
+	fsmc_session_sync(s, &sync);
+	for (i = 0; (n = fsmc_session_lost(s, i, &res)) >= 0; i++) {
+		if (n == 0)
+			continue;
+		fprintf(stderr, "fsmemcache: %s\n", res.msg);
+		t->ok -= (unsigned long)n < t->ok ? (unsigned long)n : t->ok;
+		t->errors += (unsigned long)n;
+		if (exit_status(res.status) > t->status)
+			t->status = exit_status(res.status);
+	}
+	if (sync.status != FSMC_OK) {
+		fprintf(stderr, "fsmemcache: %s\n", sync.msg);
+		if (exit_status(sync.status) > t->status)
+			t->status = exit_status(sync.status);
+	}
+}
+
+/*
  * Run every line of the input.  Returns the highest exit status of any
  * line, or of the input or connection failing.
  */
@@ -720,6 +785,14 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 			}
 			line += off;
 		}
+		if (bo->pipe) {
+			stop = pipe_one(s, e, out, &t, bo, line, value, vlen,
+			    lineno, &nomem);
+			free(value);
+			progress(&t, &r, 0);
+			lineno += vlines;
+			continue;
+		}
 		/* Split in place: only gets waiting for a multi-get are kept.
 		 */
 		argc = fsmc_split_line(line, words, FSMC_MAX_TOKENS);
@@ -774,11 +847,8 @@ batch_run(struct fsmc *fc, const struct batch_options *bo, struct output *out)
 	}
 	r.idle = NULL;
 	flush_gets(s, &p, out, &t, 0);
-	if (bo->pipe && fsmc_session_sync(s, &res) != FSMC_OK) {
-		fprintf(stderr, "fsmemcache: %s\n", res.msg);
-		if (exit_status(res.status) > t.status)
-			t.status = exit_status(res.status);
-	}
+	if (bo->pipe)
+		pipe_end(s, &t);
 	fsmc_session_close(s);
 	progress(&t, &r, 1);
 	/* Nothing to read back, nothing sent: not even a connection. */

@@ -69,6 +69,7 @@ void json_base64(FILE *, const unsigned char *, size_t);
 void json_value(FILE *, const char *, const char *, size_t);
 
 /* main.c */
+extern unsigned int open_flags;
 void print_commands(FILE *);
 int show_single(struct output *, const struct fsmc_result *);
 

@@ -19,6 +19,9 @@
 #endif
 
 #define DEFAULT_SERVERS "localhost:11211"
+
+/* What the command line adds to the options: --tls. */
+unsigned int open_flags;
 /*
  * memcached's largest possible item (-I 1024m) is 1 GiB, its header
  * and key included: every value a server can store is smaller.
@@ -35,6 +38,7 @@
 #define OPT_WARN 262
 #define OPT_CRIT 263
 #define OPT_HISTORY 264
+#define OPT_TLS 280
 
 /* The options: getopt's tables and the help text are made from this. */
 /* clang-format off */
@@ -75,7 +79,8 @@ static const struct option_help {
 	{ 'p', "profile", "NAME", "use the profile NAME of the configuration" },
 	{ OPT_PIPE, "pipe", NULL,
 	    "with -f: send set, add, replace and delete lines without\n"
-	    "waiting for replies (bulk loading)" },
+	    "waiting for replies (bulk loading); a line counts as sent\n"
+	    "once its server confirms it read it" },
 	{ 'q', "quiet", NULL,
 	    "print nothing when set, replace, add, delete or flush succeed,\n"
 	    "and send -ERR lines to standard error; twice (-qq), print\n"
@@ -95,8 +100,13 @@ static const struct option_help {
 	{ 't', "timeout", "MS",
 	    "give up connecting after MS milliseconds, and on a\n"
 	    "command whose whole reply has not come MS milliseconds\n"
-	    "after it was sent; a server that fails twice in a\n"
-	    "row is then skipped for 5 s (fsmemcache.cfg(5))" },
+	    "after it was sent; a command that asks every server asks\n"
+	    "them all at once, so hung servers cost MS together; a\n"
+	    "server that fails twice in a row is then skipped for 5 s\n"
+	    "(fsmemcache.cfg(5))" },
+	{ OPT_TLS, "tls", NULL,
+	    "speak TLS to the servers, checking their certificates against\n"
+	    "the system's CA store (or the configuration's tls_ca_file)" },
 	{ OPT_VERIFY, "verify", NULL,
 	    "with --pipe: afterwards, read back each key loaded, once, and\n"
 	    "report those missing, differing from the input's final word\n"
@@ -112,13 +122,13 @@ static const struct option_help {
 };
 
 static const char *synopsis[] = {
-	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
-	"[-qx] [--binary] [--json] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
-	"[-q] [--binary] [--json] [--stop-on-error] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
-	"[-q] [--binary] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
-	"[-q] [--binary] [--history] [--json] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency",
-	"[-q] [--binary] [--json] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
-	"-n [--binary] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
+	"[-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] command [argument ...]",
+	"[-qx] [--binary] [--json] [--tls] [-c file] [-i seconds] [--namespace prefix] [-p profile] [-r count] [-s servers] [-t ms] -e line",
+	"[-q] [--binary] [--json] [--stop-on-error] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms] [--pipe [--verify]] -f file",
+	"[-q] [--binary] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] [--warn limits] [--crit limits] health",
+	"[-q] [--binary] [--history] [--json] [--tls] [-c file] [-i seconds] [-p profile] [-r count] [-s servers] [-t ms] latency",
+	"[-q] [--binary] [--json] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
+	"-n [--binary] [--tls] [-c file] [--namespace prefix] [-p profile] [-s servers] [-t ms]",
 	"-h | -V",
 	NULL,
 };
@@ -639,6 +649,9 @@ main(int argc, char **argv)
 		case OPT_BINARY:
 			fo.binary = 1;
 			break;
+		case OPT_TLS:
+			open_flags |= FSMC_OPEN_TLS;
+			break;
 		case 'c':
 			given = optarg;
 			break;
@@ -812,7 +825,7 @@ main(int argc, char **argv)
 	/* For health, -i is the time between its samples, rounded up. */
 	if (health && interval_set)
 		fo.health_interval_ms = (int)(interval * 1000 + 0.999);
-	if (fsmc_open(&fc, &fo, &res) != FSMC_OK) {
+	if (fsmc_open_with(&fc, &fo, open_flags, &res) != FSMC_OK) {
 		if (health)
 			return (health_unknown(&out, &res));
 		fprintf(stderr, "fsmemcache: %s\n", res.msg);

@@ -664,7 +664,8 @@ match_keys(struct prompt *p, struct matches *m, char *word)
 	if (p->keys_fc == NULL) {
 		if (o.timeout_ms == 0 || o.timeout_ms > COMPLETE_MS)
 			o.timeout_ms = COMPLETE_MS;
-		if (fsmc_open(&p->keys_fc, &o, &res) != FSMC_OK) {
+		if (fsmc_open_with(&p->keys_fc, &o, open_flags, &res) !=
+		    FSMC_OK) {
 			p->keys_failed = 1;
 			return;
 		}

@@ -10,10 +10,11 @@
 #include "fsmc-int.h"
 
 /*
- * dump lists each server's keys with lru_crawler metadump, then reads
- * them, a window at a time, with one multi-get on that server: memory
- * holds the names of one server's keys (at most NAMES_MAX bytes of
- * them) and the values of one window, whatever the number of items.  A
+ * dump lists every server's keys with lru_crawler metadump, all at
+ * once, then reads them, server by server and a window at a time, with
+ * one multi-get on that server: memory holds the names of the servers'
+ * keys (at most NAMES_MAX bytes of each one's) and the values of one
+ * window, whatever the number of items.  A
  * window is WINDOW_KEYS keys, or fewer that make WINDOW_BYTES by their
  * sizes in the listing (one, however large, at least).
  */
@@ -111,6 +112,8 @@ read_window(struct fsmc_call *call, struct window *w, struct fsmc_conn *conn,
 struct names {
 	char *buf;
 	size_t len, cap;
+	size_t skipped;	   /* keys the text protocol cannot carry */
+	const char *error; /* for the server's entry in the result */
 };
 
 #define NAME_HEAD (sizeof(long long) + sizeof(unsigned long long) + 1)
@@ -164,7 +167,7 @@ list_names(struct fsmc_call *call, size_t which, struct names *nm,
 	    (r = fsmc_metadump_next(&md, &key, &len, &exp, &size)) == 1) {
 		/* A key the text protocol cannot carry cannot be read. */
 		if (fsmc_bad_key(key, len, call->fc->nslen) != NULL)
-			call->res->skipped++;
+			nm->skipped++;
 		else if ((r = add_name(nm, key, len, exp, size)) == 0)
 			r = 0;
 		else
@@ -181,26 +184,52 @@ list_names(struct fsmc_call *call, size_t which, struct names *nm,
 	return (r);
 }
 
+/* What the parts of dump's listing share. */
+struct dump_run {
+	struct fsmc_call *call;
+	struct names *names;
+};
+
+/* List the part's server's keys, before any server is read. */
+static void
+list_part(struct fsmc_part *p)
+{
+	static const enum fsmc_status of[] = { FSMC_EUNAVAIL, FSMC_ESERVER,
+		FSMC_EINTERNAL };
+	struct dump_run *dr = p->arg;
+	struct names *nm = &dr->names[p->i];
+	const char *why = NULL;
+	char buf[256];
+	int r;
+
+	if ((r = list_names(dr->call, p->i, nm, &why, buf, sizeof buf)) >= 0)
+		return;
+	fsmc_part_failed(p, of[-r - 1],
+	    memcached_strerror(NULL, MEMCACHED_SOME_ERRORS),
+	    &dr->call->fc->settings.servers[p->i], "%s", why);
+	/* The message says what was wrong; the server's entry, less. */
+	nm->error = why == buf ? "protocol error" : why;
+}
+
 /*
- * Dump one server: its keys that match, with their values.  The keys are
- * listed first, and then read: reading an item moves it in its LRU, and
- * a listing going on would miss some of those moved.  Returns 0, 1 when
- * the reader stopped the dump, or -1, -2 or -3 with *why as
- * list_names().
+ * Dump one server from its listing: its keys, with their values.  Every
+ * listing is done before any server is read: reading an item moves it
+ * in its LRU, and a listing going on would miss some of those moved.
+ * Returns 0, 1 when the reader stopped the dump, or -1 (unavailable) or
+ * -2 (server error) with *why.
  */
 static int
 dump_server(struct fsmc_call *call, struct window *w, size_t which,
-    const char **why, char *buf, size_t buflen)
+    const struct names *nm, const char **why, char *buf, size_t buflen)
 {
 	const struct fsmc_settings *st = &call->fc->settings;
-	struct names nm = { NULL, 0, 0 };
 	struct fsmc_conn *conn;
 	memcached_return_t rc = MEMCACHED_SUCCESS;
 	char server[300];
 	unsigned long long size, bytes = 0;
 	size_t at, len;
 	long long exp;
-	int r;
+	int r = 0;
 
 	fsmc_address(st->servers[which].host, st->servers[which].port, server,
 	    sizeof server);
@@ -208,24 +237,19 @@ dump_server(struct fsmc_call *call, struct window *w, size_t which,
 		*why = "a server the configuration does not have";
 		return (-3);
 	}
-	if ((r = list_names(call, which, &nm, why, buf, buflen)) != 0) {
-		free(nm.buf);
-		return (r);
-	}
-	for (at = 0; at < nm.len && r == 0; at += NAME_HEAD + len + 1) {
-		memcpy(&exp, nm.buf + at, sizeof exp);
-		memcpy(&size, nm.buf + at + sizeof exp, sizeof size);
-		len = (unsigned char)nm.buf[at + NAME_HEAD - 1];
-		memcpy(w->names[w->n], nm.buf + at + NAME_HEAD, len + 1);
+	for (at = 0; at < nm->len && r == 0; at += NAME_HEAD + len + 1) {
+		memcpy(&exp, nm->buf + at, sizeof exp);
+		memcpy(&size, nm->buf + at + sizeof exp, sizeof size);
+		len = (unsigned char)nm->buf[at + NAME_HEAD - 1];
+		memcpy(w->names[w->n], nm->buf + at + NAME_HEAD, len + 1);
 		w->exp[w->n++] = exp;
 		bytes += size;
 		if (w->n == WINDOW_KEYS || bytes >= WINDOW_BYTES ||
-		    at + NAME_HEAD + len + 1 == nm.len) {
+		    at + NAME_HEAD + len + 1 == nm->len) {
 			r = read_window(call, w, conn, server, &rc);
 			bytes = 0;
 		}
 	}
-	free(nm.buf);
 	if (r == -1) {
 		/* A read failed: its connection says why. */
 		fsmc_conn_reason(conn, rc, buf, buflen);
@@ -247,11 +271,13 @@ cmd_dump(struct fsmc_call *call)
 		FSMC_EINTERNAL };
 	const struct fsmc_settings *st = &call->fc->settings;
 	struct fsmc_result *res = call->res;
+	struct fsmc_failures f = { 0 };
+	struct fsmc_part *parts;
+	struct dump_run dr;
 	struct window *w;
 	const char *why;
-	char detail[256], firstwhy[256], first[300] = "", label[300];
-	size_t i, failed = 0;
-	enum fsmc_status status = FSMC_OK;
+	char detail[256];
+	size_t i;
 	int r = 0;
 
 	if (call->stream == NULL || call->stream->item == NULL)
@@ -265,36 +291,54 @@ cmd_dump(struct fsmc_call *call)
 		    "needs the text protocol, which cannot authenticate"));
 	if (fsmc_servers_copy(call) != FSMC_OK)
 		return (res->status);
-	if ((w = calloc(1, sizeof *w)) == NULL)
+	w = calloc(1, sizeof *w);
+	dr.call = call;
+	dr.names = calloc(st->nservers + 1, sizeof *dr.names);
+	parts = calloc(st->nservers + 1, sizeof *parts);
+	if (w == NULL || dr.names == NULL || parts == NULL) {
+		free(w);
+		free(dr.names);
+		free(parts);
 		return (fsmc_fail(
 		    res, FSMC_EINTERNAL, call->cmd->name, "out of memory"));
+	}
+	fsmc_fanout_run(parts, (uint32_t)st->nservers, list_part, &dr);
 	for (i = 0; i < st->nservers; i++) {
-		why = NULL;
-		if ((r = dump_server(
-			 call, w, i, &why, detail, sizeof detail)) == 0)
+		if (r == 1) {
+			free(dr.names[i].buf);
 			continue;
-		if (r == 1)
-			break;
-		res->servers[i].error = why == detail ? "protocol error" : why;
-		res->servers[i].status = of[-r - 1];
-		if (failed++ == 0) {
-			status = res->servers[i].status;
-			snprintf(firstwhy, sizeof firstwhy, "%s", why);
-			fsmc_address(st->servers[i].host, st->servers[i].port,
-			    first, sizeof first);
 		}
+		res->skipped += dr.names[i].skipped;
+		if (parts[i].status == FSMC_OK) {
+			why = NULL;
+			r = dump_server(call, w, i, &dr.names[i], &why, detail,
+			    sizeof detail);
+			if (r < 0) {
+				fsmc_part_failed(&parts[i], of[-r - 1],
+				    memcached_strerror(
+					NULL, MEMCACHED_SOME_ERRORS),
+				    &st->servers[i], "%s", why);
+				dr.names[i].error =
+				    why == detail ? "protocol error" : why;
+			}
+		}
+		free(dr.names[i].buf);
+		if (parts[i].status != FSMC_OK) {
+			res->servers[i].error = dr.names[i].error;
+			res->servers[i].status = parts[i].status;
+		}
+		fsmc_failures_add(&f, &parts[i]);
 	}
 	free(w);
+	free(dr.names);
+	free(parts);
 	if (r == 1)
 		return (fsmc_fail(res, FSMC_EINTERNAL, call->cmd->name,
 		    "stopped: an item could not be written"));
-	if (failed == 0)
+	if (f.count == 0)
 		return (FSMC_OK);
 	res->errtext = memcached_strerror(NULL, MEMCACHED_SOME_ERRORS);
-	snprintf(label, sizeof label, " and %zu more server%s", failed - 1,
-	    failed > 2 ? "s" : "");
-	return (fsmc_fail(res, status, call->cmd->name, "%s (%s)%s", firstwhy,
-	    first, failed > 1 ? label : ""));
+	return (fsmc_failures_result(call, &f));
 }
 
 /* restore's input, read through the stream a chunk at a time. */

@@ -565,16 +565,74 @@ fsmc_metadump_close(struct fsmc_metadump *md)
 }
 
 /*
- * List one server's keys into res: each kept once (keyset), or with
- * --big only its largest, moved into res at the end.  Returns 0, or
- * with *why set (in words of its own, or in buf) -1 when the server
- * cannot be reached, -2 when its reply is refused and -3 when memory
- * runs out.
+ * What one server listed, kept until the servers before it are merged:
+ * records of the expiry, the size, the length, the key and a NUL, back
+ * to back; with --big only its largest, in a heap.  A server lists a
+ * key once, so one whose names pass the pool's limit makes the pool
+ * pass it too: the listing stops one key past it, where merging it
+ * fails as surely as when the keys went straight into the pool.
  */
+struct listing {
+	char *buf;
+	size_t len, cap;
+	size_t bytes; /* of names, as keep() counts them */
+	struct heap h;
+	const char *error; /* for the server's entry in the result */
+};
+
+static const char too_many[] =
+    "more than " FSMC_KEYS_MAX_TEXT " keys: a longer prefix lists fewer";
+
+#define RECORD_HEAD (sizeof(long long) + sizeof(unsigned long long) + 1)
+
+/* What the parts of keys share. */
+struct keys_run {
+	struct fsmc_call *call;
+	struct listing *lists;
+	size_t big;
+};
+
+/* Add a key to a listing: 0, -2 past the limits, -3 out of memory. */
 static int
-list_server(struct fsmc_call *call, struct keyset *ks, struct heap *h,
-    uint32_t which, const char **why, char *buf, size_t buflen)
+record(struct listing *ls, const char *key, size_t len, long long exp,
+    unsigned long long size)
 {
+	size_t need = RECORD_HEAD + len + 1, cap;
+	char *buf;
+
+	if (ls->len + need > ls->cap) {
+		cap = ls->cap == 0 ? 65536 : ls->cap * 2;
+		while (cap < ls->len + need)
+			cap *= 2;
+		if ((buf = realloc(ls->buf, cap)) == NULL)
+			return (-3);
+		ls->buf = buf;
+		ls->cap = cap;
+	}
+	memcpy(ls->buf + ls->len, &exp, sizeof exp);
+	memcpy(ls->buf + ls->len + sizeof exp, &size, sizeof size);
+	ls->buf[ls->len + RECORD_HEAD - 1] = (char)len;
+	memcpy(ls->buf + ls->len + RECORD_HEAD, key, len);
+	ls->buf[ls->len + RECORD_HEAD + len] = '\0';
+	ls->len += need;
+	ls->bytes += len + 1;
+	return (ls->bytes > FSMC_KEYS_BYTES ? -2 : 0);
+}
+
+/*
+ * List the part's server's keys into its listing.  On failure the part
+ * has the status (unavailable when the server cannot be reached,
+ * server error when its reply is refused, internal when memory runs
+ * out), the -ERR text and the reason.
+ */
+static void
+list_part(struct fsmc_part *p)
+{
+	static const enum fsmc_status of[] = { FSMC_EUNAVAIL, FSMC_ESERVER,
+		FSMC_EINTERNAL };
+	struct keys_run *kr = p->arg;
+	struct fsmc_call *call = kr->call;
+	struct listing *ls = &kr->lists[p->i];
 	struct fsmc_metadump md;
 	unsigned long long size;
 	long long exp;
@@ -583,11 +641,11 @@ list_server(struct fsmc_call *call, struct keyset *ks, struct heap *h,
 	int r;
 
 	r = fsmc_metadump_open(
-	    &md, call->fc, which, call->a.key, call->a.keylen);
+	    &md, call->fc, p->i, call->a.key, call->a.keylen);
 	while (r == 0 &&
 	    (r = fsmc_metadump_next(&md, &key, &len, &exp, &size)) == 1) {
-		if (h != NULL)
-			r = heap_offer(h, which, key, len, exp, size);
+		if (kr->big > 0)
+			r = heap_offer(&ls->h, p->i, key, len, exp, size);
 		/*
 		 * A server holds a key once: one that lists more keys
 		 * than the limit passes it, even if it repeats them.
@@ -595,23 +653,61 @@ list_server(struct fsmc_call *call, struct keyset *ks, struct heap *h,
 		else if (++listed > FSMC_KEYS_MAX)
 			r = -2;
 		else
-			r = keep(call, ks, which, key, len, exp, size);
+			r = record(ls, key, len, exp, size);
 		if (r == -2)
-			md.why = "more than " FSMC_KEYS_MAX_TEXT
-				 " keys: a longer prefix lists fewer";
+			md.why = too_many;
 		else if (r == -3)
 			md.why = "out of memory";
 	}
-	if (r == 0 && h != NULL && heap_take(h, call->res) != 0) {
-		md.why = "out of memory";
-		r = -3;
-	}
 	if (r != 0) {
-		snprintf(buf, buflen, "%s", md.why);
-		*why = md.why == md.detail ? buf : md.why;
+		fsmc_part_failed(p, of[-r - 1],
+		    memcached_strerror(NULL, MEMCACHED_SOME_ERRORS),
+		    &call->fc->settings.servers[p->i], "%s", md.why);
+		/* The message says what was wrong; the server's entry, less. */
+		ls->error = md.why == md.detail ? "protocol error" : md.why;
 	}
 	fsmc_metadump_close(&md);
-	return (r);
+}
+
+/*
+ * Put a server's listing into res, as if it had listed straight into
+ * it: each key kept once (keyset), or with --big its largest.  A
+ * failure here (the pool's limits, memory) is the server's.
+ */
+static void
+merge(struct keys_run *kr, struct keyset *ks, struct fsmc_part *p)
+{
+	struct fsmc_call *call = kr->call;
+	struct listing *ls = &kr->lists[p->i];
+	unsigned long long size;
+	long long exp;
+	size_t at, len;
+	int r = 0;
+
+	if (kr->big > 0 && p->status == FSMC_OK)
+		r = heap_take(&ls->h, call->res);
+	for (at = 0; kr->big == 0 && at < ls->len && r == 0;
+	     at += RECORD_HEAD + len + 1) {
+		memcpy(&exp, ls->buf + at, sizeof exp);
+		memcpy(&size, ls->buf + at + sizeof exp, sizeof size);
+		len = (unsigned char)ls->buf[at + RECORD_HEAD - 1];
+		r = keep(
+		    call, ks, p->i, ls->buf + at + RECORD_HEAD, len, exp, size);
+	}
+	if (r != 0) {
+		ls->error = r == -2 ? too_many : "out of memory";
+		fsmc_part_failed(p, r == -2 ? FSMC_ESERVER : FSMC_EINTERNAL,
+		    memcached_strerror(NULL, MEMCACHED_SOME_ERRORS),
+		    &call->fc->settings.servers[p->i], "%s", ls->error);
+	}
+	if (p->status != FSMC_OK) {
+		call->res->servers[p->i].error = ls->error;
+		call->res->servers[p->i].status = p->status;
+	}
+	while (ls->h.n > 0)
+		free(ls->h.k[--ls->h.n].name);
+	free(ls->h.k);
+	free(ls->buf);
 }
 
 /* The configured servers, in res->servers, for a command that asks them all. */
@@ -639,26 +735,23 @@ fsmc_servers_copy(struct fsmc_call *call)
 /*
  * List the keys on every server that match the pattern under the
  * namespace, each once with the servers that hold it, or with --big
- * each server's largest and the largest of all.  A server that fails
- * gets its error and status in the server list and the others are still
- * listed; the result's status is that of the first to fail, in the
- * order of the configuration.
+ * each server's largest and the largest of all.  Every server is asked
+ * at once; what each listed is merged in the order of the
+ * configuration, so that the listing is the same whichever answered
+ * first.  A server that fails gets its error and status in the server
+ * list and the others are still listed; the result's status is that of
+ * the first to fail, in the order of the configuration.
  */
 enum fsmc_status
 cmd_keys(struct fsmc_call *call)
 {
-	static const enum fsmc_status of[] = { FSMC_EUNAVAIL, FSMC_ESERVER,
-		FSMC_EINTERNAL };
 	const struct fsmc_settings *st = &call->fc->settings;
 	struct fsmc_result *res = call->res;
 	struct keyset ks = { NULL, 0, 1 };
-	struct heap h = { NULL, 0, 0 };
-	const char *why = NULL;
-	char detail[256], firstwhy[256];
-	size_t i, failed = 0;
-	char label[300], first[300] = "";
-	enum fsmc_status status = FSMC_OK;
-	int r;
+	struct fsmc_failures f = { 0 };
+	struct fsmc_part *parts;
+	struct keys_run kr;
+	size_t i;
 
 	if (call->a.key == NULL)
 		call->a.key = "";
@@ -667,37 +760,40 @@ cmd_keys(struct fsmc_call *call)
 		    "needs the text protocol, which cannot authenticate"));
 	if (fsmc_servers_copy(call) != FSMC_OK)
 		return (res->status);
-	if (call->a.big > 0 && (h.k = calloc(call->a.big, sizeof *h.k)) == NULL)
+	kr.call = call;
+	kr.big = call->a.big;
+	kr.lists = calloc(st->nservers + 1, sizeof *kr.lists);
+	parts = calloc(st->nservers + 1, sizeof *parts);
+	for (i = 0; kr.lists != NULL && i < st->nservers && kr.big > 0; i++) {
+		if ((kr.lists[i].h.k =
+			    calloc(kr.big, sizeof(struct fsmc_key))) == NULL)
+			break;
+		kr.lists[i].h.cap = kr.big;
+	}
+	if (kr.lists == NULL || parts == NULL ||
+	    (kr.big > 0 && i < st->nservers)) {
+		for (i = 0; kr.lists != NULL && i < st->nservers; i++)
+			free(kr.lists[i].h.k);
+		free(kr.lists);
+		free(parts);
 		return (fsmc_fail(
 		    res, FSMC_EINTERNAL, call->cmd->name, "out of memory"));
-	h.cap = call->a.big;
+	}
 	if ((size_t)st->replicas < st->nservers)
 		ks.room += (size_t)st->replicas;
+	fsmc_fanout_run(parts, (uint32_t)st->nservers, list_part, &kr);
 	for (i = 0; i < st->nservers; i++) {
-		if ((r = list_server(call, &ks, h.k != NULL ? &h : NULL,
-			 (uint32_t)i, &why, detail, sizeof detail)) == 0)
-			continue;
-		while (h.n > 0)
-			free(h.k[--h.n].name);
-		res->servers[i].error = why == detail ? "protocol error" : why;
-		res->servers[i].status = of[-r - 1];
-		if (failed++ == 0) {
-			status = res->servers[i].status;
-			snprintf(firstwhy, sizeof firstwhy, "%s", why);
-			fsmc_address(st->servers[i].host, st->servers[i].port,
-			    first, sizeof first);
-		}
+		merge(&kr, &ks, &parts[i]);
+		fsmc_failures_add(&f, &parts[i]);
 	}
 	free(ks.slots);
-	free(h.k);
+	free(kr.lists);
+	free(parts);
 	if (call->a.big > 0 && overall(res) != 0)
 		return (fsmc_fail(
 		    res, FSMC_EINTERNAL, call->cmd->name, "out of memory"));
-	if (failed == 0)
+	if (f.count == 0)
 		return (FSMC_OK);
 	res->errtext = memcached_strerror(NULL, MEMCACHED_SOME_ERRORS);
-	snprintf(label, sizeof label, " and %zu more server%s", failed - 1,
-	    failed > 2 ? "s" : "");
-	return (fsmc_fail(res, status, call->cmd->name, "%s (%s)%s", firstwhy,
-	    first, failed > 1 ? label : ""));
+	return (fsmc_failures_result(call, &f));
 }

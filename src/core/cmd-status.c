@@ -162,18 +162,18 @@ slab_total(struct fsmc_conn *c, int64_t deadline, long long *malloced)
 }
 
 /*
- * Ask the i-th server for its statistics into srv, on a connection of
+ * Ask the part's server for its statistics into srv, on a connection of
  * its own, so that a dead server costs its own lines and not the
  * others'.  With malloced, "stats slabs" follows in the same write, for
  * its total_malloced.  The whole reply has one deadline and at most
- * FSMC_STATS_MAX lines.  On failure, sets the server's error and counts
- * it in failed.
+ * FSMC_STATS_MAX lines.  On failure, sets the server's error and the
+ * part's.
  */
-enum fsmc_status
-fsmc_server_stats(struct fsmc_call *call, uint32_t i, struct fsmc_server *srv,
-    long long *malloced, struct fsmc_failures *failed)
+void
+fsmc_server_stats(struct fsmc_call *call, struct fsmc_part *p,
+    struct fsmc_server *srv, long long *malloced)
 {
-	struct fsmc_conn *c = &call->link->conns[i];
+	struct fsmc_conn *c = &call->link->conns[p->i];
 	struct fsmc_request rq = { 0 }, slabs = { 0 };
 	struct fsmc_stat_line sl = { 0 };
 	enum fsmc_status s;
@@ -211,33 +211,8 @@ fsmc_server_stats(struct fsmc_call *call, uint32_t i, struct fsmc_server *srv,
 		fsmc_server_drop_stats(srv);
 	s = fsmc_one_server_failed(
 	    call->fc, c, rc, "stats", &srv->error, reason, sizeof reason);
-	if (s != FSMC_OK && failed->count++ == 0) {
-		failed->first = s;
-		snprintf(failed->why, sizeof failed->why, "%s", reason);
-		fsmc_address(c->sc->host, c->sc->port, failed->label,
-		    sizeof failed->label);
-	}
-	return (s);
-}
-
-/*
- * The result of a command that asked every server: the first failure's
- * status, with its reason and how many more servers failed.
- */
-enum fsmc_status
-fsmc_failures_result(struct fsmc_call *call, const struct fsmc_failures *f)
-{
-	char more[64];
-
-	if (f->count == 0)
-		return (FSMC_OK);
-	if (f->count > 1)
-		snprintf(more, sizeof more, " and %d more server%s",
-		    f->count - 1, f->count > 2 ? "s" : "");
-	else
-		more[0] = '\0';
-	return (fsmc_fail(call->res, f->first, call->cmd->name, "%s (%s)%s",
-	    f->why, f->label, more));
+	if (s != FSMC_OK)
+		fsmc_part_failed(p, s, srv->error, c->sc, "%s", reason);
 }
 
 /*
@@ -274,23 +249,30 @@ fsmc_list_servers(struct fsmc_call *call)
 	return (FSMC_OK);
 }
 
+static void
+status_part(struct fsmc_part *p)
+{
+	struct fsmc_call *call = p->arg;
+
+	fsmc_server_stats(call, p, &call->res->servers[p->i], NULL);
+}
+
 /*
  * List the servers, without network traffic unless verbose.  With
- * verbose, a server that does not answer gets an error instead of its
- * statistics, the others are still listed in full, and the command
- * fails with the first server's error.
+ * verbose, every server is asked at once; one that does not answer gets
+ * an error instead of its statistics, the others are still listed in
+ * full, and the command fails with the first server's error.
  */
 enum fsmc_status
 cmd_status(struct fsmc_call *call)
 {
 	struct fsmc_failures failed = { 0 };
-	uint32_t i;
 
 	call->res->verbose = call->a.verbose;
 	if (fsmc_list_servers(call) != FSMC_OK || !call->res->verbose)
 		return (call->res->status);
-	for (i = 0; i < call->res->nservers; i++)
-		fsmc_server_stats(
-		    call, i, &call->res->servers[i], NULL, &failed);
+	if (fsmc_fanout(call, (uint32_t)call->res->nservers, status_part, call,
+		&failed) != FSMC_OK)
+		return (call->res->status);
 	return (fsmc_failures_result(call, &failed));
 }

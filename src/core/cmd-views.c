@@ -69,11 +69,41 @@ again:
 	return (rc == MEMCACHED_END ? MEMCACHED_SUCCESS : rc);
 }
 
+/* What a view's parts share. */
+struct view {
+	struct fsmc_call *call;
+	const char *what;
+	ask_fn ask;
+};
+
+/* Ask the part's server for its part of the view. */
+static void
+view_part(struct fsmc_part *p)
+{
+	struct view *v = p->arg;
+	struct fsmc_call *call = v->call;
+	struct fsmc_conn *c = &call->link->conns[p->i];
+	struct fsmc_server *srv = &call->res->servers[p->i];
+	memcached_return_t rc;
+	char reason[256];
+
+	if ((rc = v->ask(call, c, srv)) == MEMCACHED_SUCCESS)
+		return;
+	/* A reply cut short would pass for the whole: drop it. */
+	fsmc_server_drop_stats(srv);
+	free(srv->slabs);
+	srv->slabs = NULL;
+	srv->nslabs = 0;
+	srv->status = fsmc_one_server_failed(
+	    call->fc, c, rc, v->what, &srv->error, reason, sizeof reason);
+	fsmc_part_failed(p, srv->status, srv->error, c->sc, "%s", reason);
+}
+
 /*
- * Ask every server for its part of a view, in the order of the
- * configuration, each within its own deadline.  A server that fails
- * gets its error and status and the others are still asked; the result
- * then has the status of the first to fail, and its -ERR text when it
+ * Ask every server for its part of a view, all at once, each within its
+ * own deadline.  A server that fails gets its error and status and the
+ * others are still asked; the result then has the status of the first
+ * to fail in the order of the configuration, and its -ERR text when it
  * is the only one.  what names the request in messages.
  */
 static enum fsmc_status
@@ -83,9 +113,7 @@ each_server(struct fsmc_call *call, const char *what, ask_fn ask)
 	struct fsmc_failures f = { 0 };
 	struct fsmc_server *srv;
 	struct fsmc_conn *c;
-	memcached_return_t rc;
-	const char *errtext = NULL;
-	char reason[256];
+	struct view v;
 	uint32_t i, n = call->link->nconns;
 
 	if (n == 0) {
@@ -104,26 +132,15 @@ each_server(struct fsmc_call *call, const char *what, ask_fn ask)
 			    "out of memory"));
 		srv->port = c->sc->port;
 		res->nservers++;
-		if ((rc = ask(call, c, srv)) == MEMCACHED_SUCCESS)
-			continue;
-		/* A reply cut short would pass for the whole: drop it. */
-		fsmc_server_drop_stats(srv);
-		free(srv->slabs);
-		srv->slabs = NULL;
-		srv->nslabs = 0;
-		srv->status = fsmc_one_server_failed(
-		    call->fc, c, rc, what, &srv->error, reason, sizeof reason);
-		if (f.count++ == 0) {
-			f.first = srv->status;
-			errtext = srv->error;
-			snprintf(f.why, sizeof f.why, "%s", reason);
-			fsmc_address(
-			    c->sc->host, c->sc->port, f.label, sizeof f.label);
-		}
 	}
+	v.call = call;
+	v.what = what;
+	v.ask = ask;
+	if (fsmc_fanout(call, n, view_part, &v, &f) != FSMC_OK)
+		return (res->status);
 	if (f.count > 0)
 		res->errtext = f.count == 1 ?
-		    errtext :
+		    f.errtext :
 		    memcached_strerror(NULL, MEMCACHED_SOME_ERRORS);
 	return (fsmc_failures_result(call, &f));
 }
@@ -418,8 +435,9 @@ ask_version(
 }
 
 /*
- * latency, an extension: one round trip to every server, one after the
- * other.  Windows of samples, and their figures, are the caller's.
+ * latency, an extension: one round trip to every server, all at once,
+ * each timed on its own.  Windows of samples, and their figures, are the
+ * caller's.
  */
 enum fsmc_status
 cmd_latency(struct fsmc_call *call)

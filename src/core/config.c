@@ -12,6 +12,7 @@
 
 #include <libconfig.h>
 #include <libhashkit-1.0/hashkit.h>
+#include <openssl/ssl.h>
 
 #include "fsmc-int.h"
 
@@ -62,7 +63,9 @@ static const struct named hashes[] = {
 
 static const char *top_settings[] = { "servers", "namespace", "protocol",
 	"distribution", "hash", "replicas", "timeouts", "failover",
-	"tcp_nodelay", "sasl", "profiles", NULL };
+	"tcp_nodelay", "sasl", "profiles", "tls", "tls_ca_file",
+	"tls_cert_file", "tls_key_file", "tls_server_name", "tls_verify",
+	NULL };
 static const char *timeout_settings[] = { "connect_ms", "io_ms", "retry_s",
 	NULL };
 static const char *failover_settings[] = { "remove_failed_servers",
@@ -241,6 +244,14 @@ fsmc_settings_free(struct fsmc_settings *st)
 	free(st->sasl_user);
 	free(st->profiles);
 	free(st->state_file);
+	free(st->tls_ca_file);
+	free(st->tls_cert_file);
+	free(st->tls_key_file);
+	free(st->tls_server_name);
+	if (st->tls_ctx != NULL)
+		SSL_CTX_free(st->tls_ctx);
+	if (st->tls_bio != NULL)
+		BIO_meth_free(st->tls_bio);
 	if (st->sasl_password != NULL) {
 		memset(st->sasl_password, 0, strlen(st->sasl_password));
 		free(st->sasl_password);
@@ -656,6 +667,71 @@ parse_sasl(
 }
 
 /*
+ * A file named by a setting, taken from the directory of the file that
+ * names it when relative, as password_file is.
+ */
+static enum fsmc_status
+file_setting(const struct where *w, const config_setting_t *s, const char *name,
+    char **out)
+{
+	const char *v = NULL;
+	unsigned int in;
+	size_t src;
+	char *full;
+
+	if (want_string(w, s, name, &v) != FSMC_OK)
+		return (w->res->status);
+	if (v[0] == '\0')
+		return (bad(w, s, name, "empty"));
+	src = fsmc_files_origin(
+	    w->conf, (unsigned int)config_setting_source_line(s), &in);
+	if ((full = fsmc_path_beside(w->conf->sources[src].path, v)) == NULL)
+		return (
+		    fsmc_fail(w->res, FSMC_EINTERNAL, NULL, "out of memory"));
+	free(*out);
+	*out = full;
+	return (FSMC_OK);
+}
+
+/* tls, and the files and names it uses, of one level. */
+static enum fsmc_status
+parse_tls(
+    const struct where *w, struct fsmc_settings *st, const config_setting_t *g)
+{
+	const config_setting_t *s;
+	const char *v = NULL, *why;
+	char text[128];
+
+	if (((s = config_setting_get_member(g, "tls")) != NULL &&
+		want_bool(w, s, "tls", &st->tls) != FSMC_OK) ||
+	    ((s = config_setting_get_member(g, "tls_verify")) != NULL &&
+		want_bool(w, s, "tls_verify", &st->tls_verify) != FSMC_OK) ||
+	    ((s = config_setting_get_member(g, "tls_ca_file")) != NULL &&
+		file_setting(w, s, "tls_ca_file", &st->tls_ca_file) !=
+		    FSMC_OK) ||
+	    ((s = config_setting_get_member(g, "tls_cert_file")) != NULL &&
+		file_setting(w, s, "tls_cert_file", &st->tls_cert_file) !=
+		    FSMC_OK) ||
+	    ((s = config_setting_get_member(g, "tls_key_file")) != NULL &&
+		file_setting(w, s, "tls_key_file", &st->tls_key_file) !=
+		    FSMC_OK))
+		return (w->res->status);
+	if ((s = config_setting_get_member(g, "tls_server_name")) != NULL) {
+		if (want_string(w, s, "tls_server_name", &v) != FSMC_OK)
+			return (w->res->status);
+		if ((why = bad_host(v, strlen(v))) != NULL) {
+			fsmc_escape(v, strlen(v), text, sizeof text);
+			return (bad(
+			    w, s, "tls_server_name", "\"%s\" %s", text, why));
+		}
+		free(st->tls_server_name);
+		if ((st->tls_server_name = copy_string(w, v)) == NULL)
+			return (w->res->status);
+	}
+	return (FSMC_OK);
+}
+
+/*
  * The settings of one level: the top of the file, or one profile (which
  * may not hold profiles of its own).
  */
@@ -750,7 +826,7 @@ parse_level(const struct where *w, struct fsmc_settings *st,
 	if ((s = config_setting_get_member(g, "sasl")) != NULL &&
 	    parse_sasl(w, st, s) != FSMC_OK)
 		return (w->res->status);
-	return (FSMC_OK);
+	return (parse_tls(w, st, g));
 }
 
 /* Remember a profile's name, for -n (and so for shell completion). */
@@ -887,6 +963,7 @@ load(struct fsmc_settings *st, const struct fsmc_options *opts,
 	st->io_ms = DEFAULT_IO_MS;
 	st->retry_s = DEFAULT_RETRY_S;
 	st->failure_limit = DEFAULT_FAILURE_LIMIT;
+	st->tls_verify = 1;
 	if (opts->profile != NULL && opts->config_file == NULL)
 		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
 		    "profile '%s': no configuration file", opts->profile));
@@ -936,6 +1013,35 @@ load(struct fsmc_settings *st, const struct fsmc_options *opts,
 		st->binary = 1;
 	}
 	return (check_replicas(st, opts, c, res));
+}
+
+/*
+ * TLS as the command line may turn it on, checked against the servers:
+ * memcached speaks it over TCP only.
+ */
+enum fsmc_status
+fsmc_settings_tls(struct fsmc_settings *st, int on, struct fsmc_result *res)
+{
+	size_t i;
+
+	if (on)
+		st->tls = 1;
+	if (!st->tls)
+		return (FSMC_OK);
+	for (i = 0; i < st->nservers; i++) {
+		if (st->servers[i].socket)
+			return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+			    "tls: not over a UNIX socket (%s)",
+			    st->servers[i].host));
+	}
+	if (st->tls_key_file != NULL && st->tls_cert_file == NULL)
+		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
+		    "tls_key_file: no tls_cert_file for it"));
+	if (!st->tls_verify)
+		fsmc_warn(res,
+		    "tls_verify = false: servers' certificates are not checked, "
+		    "and anyone on the path can pose as them");
+	return (FSMC_OK);
 }
 
 /*
@@ -1115,9 +1221,23 @@ put_text(fsmc_write_fn write, void *ctx, const char *fmt, ...)
 		    (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+/* A TLS setting, or a comment on what stands in for it. */
+static void
+put_tls(fsmc_write_fn write, void *ctx, const char *name, const char *v,
+    const char *absent)
+{
+	if (v == NULL) {
+		put_text(write, ctx, "# %s: %s\n", name, absent);
+		return;
+	}
+	put_text(write, ctx, "%s = ", name);
+	put_string(write, ctx, v);
+	put_text(write, ctx, ";\n");
+}
+
 /*
  * Write the effective settings of a handle in the configuration file's
- * own syntax, with any password masked.
+ * own syntax, with any password masked: of the TLS key, only where it is.
  */
 void
 fsmc_describe(const struct fsmc *fc, fsmc_write_fn write, void *ctx)
@@ -1161,5 +1281,17 @@ fsmc_describe(const struct fsmc *fc, fsmc_write_fn write, void *ctx)
 		put_text(write, ctx, "sasl = { username = ");
 		put_string(write, ctx, st->sasl_user);
 		put_text(write, ctx, "; password = \"********\"; };\n");
+	}
+	if (st->tls) {
+		put_text(write, ctx, "tls = true;\n");
+		put_tls(write, ctx, "tls_ca_file", st->tls_ca_file,
+		    "the system's CA store");
+		put_tls(write, ctx, "tls_cert_file", st->tls_cert_file, "none");
+		put_tls(write, ctx, "tls_key_file", st->tls_key_file,
+		    st->tls_cert_file != NULL ? "in tls_cert_file" : "none");
+		put_tls(write, ctx, "tls_server_name", st->tls_server_name,
+		    "each server's host");
+		put_text(write, ctx, "tls_verify = %s;\n",
+		    st->tls_verify ? "true" : "false");
 	}
 }

@@ -68,6 +68,13 @@ struct fsmc_settings {
 	char *sasl_user;
 	char *sasl_password;
 	char *profiles; /* the file's profile names, space-separated */
+	int tls;	/* every connection in TLS */
+	int tls_verify; /* check the server's chain and name */
+	char *tls_ca_file, *tls_cert_file, *tls_key_file; /* paths to open */
+	char *tls_server_name; /* NULL: each server's host */
+	/* Built from the above by fsmc_open(), then only read. */
+	struct ssl_ctx_st *tls_ctx;
+	struct bio_method_st *tls_bio; /* wire.c's, for the sockets */
 };
 
 /*
@@ -108,6 +115,28 @@ struct fsmc {
 				    without the lock to pass by at once */
 };
 
+/* Barriers a pipe connection keeps in flight, at most. */
+#define FSMC_PIPE_MARKS 64
+
+/*
+ * The lines of a pipe session on one connection, by how far they got.
+ * A line counts as sent once the reply to a barrier after it (version,
+ * or a binary noop) shows that the server has read it; until then it
+ * is unconfirmed, and lost if the connection fails.
+ */
+struct fsmc_pipe_lines {
+	unsigned long unconfirmed; /* held, or sent and not yet confirmed */
+	unsigned long unmarked;	   /* of those, the ones after the last
+				      barrier sent */
+	unsigned long marks[FSMC_PIPE_MARKS]; /* lines each barrier in
+						 flight confirms, oldest
+						 first from first */
+	unsigned int first, nmarks;
+	unsigned long confirmed, lost;
+	memcached_return_t lost_rc; /* of the first loss */
+	char lost_why[256];
+};
+
 /* One connection to one server, owned by one thread at a time. */
 struct fsmc_conn {
 	int fd; /* -1 while closed */
@@ -127,12 +156,19 @@ struct fsmc_conn {
 	memcached_return_t rc; /* of the last read failure */
 	int errnum;	       /* errno of the last failure, or 0 */
 	char detail[192];      /* what was wrong with a broken reply */
-	struct fsmc *owner;    /* whose marks its failures count in, or NULL */
-	int reused;	       /* open before the request now on it */
-	int alive;	       /* the server has sent something on it */
-	int probe;	       /* it tries a marked server again */
-	time_t skipped;	       /* refused for a mark until then; -1 while
-				  another command tries the server */
+	struct fsmc_pipe_lines pl;
+	struct ssl_st *ssl; /* TLS over fd, or NULL */
+	short want;	    /* POLLIN or POLLOUT: what blocked I/O waits for */
+	int heard;	    /* bytes came in since it was opened */
+	int tls_error;	    /* detail says why TLS failed */
+	int cert_asked; /* the server asked for a certificate it did not get */
+	memcached_return_t tls_rc; /* that failure's, behind errno EPROTO */
+	struct fsmc *owner; /* whose marks its failures count in, or NULL */
+	int reused;	    /* open before the request now on it */
+	int alive;	    /* the server has sent something on it */
+	int probe;	    /* it tries a marked server again */
+	time_t skipped;	    /* refused for a mark until then; -1 while
+			       another command tries the server */
 };
 
 /* What a request asks, in either protocol. */
@@ -164,6 +200,7 @@ struct fsmc_request {
 	uint64_t delta;
 	int noreply;
 	int hold;	 /* noreply: may wait in the buffer for more */
+	int copy;	 /* a replica's copy, not a line of its own */
 	const char *arg; /* the group of stats */
 };
 
@@ -284,9 +321,11 @@ struct fsmc_session {
 	struct fsmc_link link;
 	int used; /* the link has talked to servers: it may be stale */
 	int pipe;
-	size_t value_max;	/* of its connections */
-	unsigned int *failures; /* in a row, per configured server */
-	unsigned char *removed; /* taken out by remove_failed_servers */
+	size_t value_max;	      /* of its connections */
+	unsigned int *failures;	      /* in a row, per configured server */
+	unsigned char *removed;	      /* taken out by remove_failed_servers */
+	struct fsmc_pipe_lines *lost; /* per configured server, of the
+					 connections closed */
 };
 
 /* wire.c */
@@ -310,6 +349,16 @@ memcached_return_t fsmc_conn_block(
     struct fsmc_conn *, int64_t, size_t, char **);
 memcached_return_t fsmc_conn_read(struct fsmc_conn *, int64_t, void *, size_t);
 int fsmc_conn_pending(const struct fsmc_conn *);
+memcached_return_t fsmc_conn_quiet_replies(struct fsmc_conn *);
+memcached_return_t fsmc_conn_quiet_take(struct fsmc_conn *);
+memcached_return_t fsmc_conn_quiet_wait(struct fsmc_conn *, unsigned int);
+struct bio_method_st *fsmc_wire_bio_method(void);
+
+/* tls.c */
+enum fsmc_status fsmc_tls_setup(struct fsmc_settings *, struct fsmc_result *);
+memcached_return_t fsmc_tls_failure(struct fsmc_conn *, int, int);
+int fsmc_tls_refused(struct fsmc_conn *);
+int fsmc_tls_is_address(const char *);
 
 /* proto.c */
 int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,
@@ -317,6 +366,8 @@ int fsmc_bin_put(struct fsmc_conn *, int, const void *, size_t, const char *,
 memcached_return_t fsmc_bin_response(
     struct fsmc_conn *, int64_t, int, uint32_t, size_t, struct bin_frame *);
 int fsmc_wire_request(struct fsmc_conn *, const struct fsmc_request *);
+int fsmc_wire_quiet_store(struct fsmc_conn *, enum fsmc_verb, const char *,
+    size_t, const void *, size_t, uint32_t, int64_t);
 int fsmc_wire_mget(
     struct fsmc_conn *, const char *const *, const size_t *, size_t);
 memcached_return_t fsmc_wire_reply(struct fsmc_conn *,
@@ -350,6 +401,10 @@ memcached_return_t fsmc_call_exchange(
 memcached_return_t fsmc_probe_text(
     struct fsmc *, const struct fsmc_server_conf *);
 memcached_return_t fsmc_conn_barrier(struct fsmc_conn *);
+memcached_return_t fsmc_pipe_store(struct fsmc_conn *, enum fsmc_verb,
+    const char *, size_t, const void *, size_t, uint32_t, int64_t);
+void fsmc_pipe_flush(struct fsmc_conn *);
+memcached_return_t fsmc_pipe_settle(struct fsmc_conn *);
 
 /* pool.c */
 struct fsmc_link *fsmc_pool_take(struct fsmc *, struct fsmc_result *);
@@ -377,6 +432,8 @@ const char *fsmc_bad_key(const char *, size_t, size_t);
 enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 enum fsmc_status fsmc_fail_rc(struct fsmc_call *, memcached_return_t);
+void fsmc_warn(struct fsmc_result *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 enum fsmc_status fsmc_status_of(memcached_return_t);
 void fsmc_reason(memcached_return_t, int, char *, size_t);
 void fsmc_conn_reason(
@@ -444,6 +501,8 @@ char *fsmc_path_beside(const char *, const char *);
 /* config.c */
 enum fsmc_status fsmc_settings_load(
     struct fsmc_settings *, const struct fsmc_options *, struct fsmc_result *);
+enum fsmc_status fsmc_settings_tls(
+    struct fsmc_settings *, int, struct fsmc_result *);
 enum fsmc_status fsmc_settings_apply(
     const struct fsmc_settings *, memcached_st *, struct fsmc_result *);
 void fsmc_settings_free(struct fsmc_settings *);
@@ -458,25 +517,49 @@ enum fsmc_status cmd_flush(struct fsmc_call *);
 enum fsmc_status cmd_status(struct fsmc_call *);
 
 /*
- * cmd-status.c, shared with cmd-flush.c, health.c and cmd-views.c: how
- * a server failed, the statistics of one, and the servers that failed.
+ * fanout.c: a command that asks every server asks them all at once, a
+ * part for each server, and counts their failures in server order.
  */
-struct fsmc_failures {
-	int count;
-	enum fsmc_status first;
-	char why[256];	 /* the first one's reason */
-	char label[300]; /* the first one's address */
+struct fsmc_part {
+	uint32_t i; /* the server, by position */
+	void *arg;  /* the command's */
+	void (*fn)(struct fsmc_part *);
+	enum fsmc_status status; /* FSMC_OK, or how the server failed */
+	const char *errtext;
+	const struct fsmc_server_conf *sc; /* the server that failed */
+	char why[256];
 };
 
+struct fsmc_failures {
+	size_t count;
+	enum fsmc_status first;
+	const char *errtext; /* the first one's -ERR text */
+	char why[256];	     /* the first one's reason */
+	char label[300];     /* the first one's address */
+};
+
+void fsmc_fanout_run(
+    struct fsmc_part *, uint32_t, void (*)(struct fsmc_part *), void *);
+void fsmc_part_failed(struct fsmc_part *, enum fsmc_status, const char *,
+    const struct fsmc_server_conf *, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+void fsmc_failures_add(struct fsmc_failures *, const struct fsmc_part *);
+enum fsmc_status fsmc_fanout(struct fsmc_call *, uint32_t,
+    void (*)(struct fsmc_part *), void *, struct fsmc_failures *);
+enum fsmc_status fsmc_failures_result(
+    struct fsmc_call *, const struct fsmc_failures *);
+
+/*
+ * cmd-status.c, shared with cmd-flush.c, health.c and cmd-views.c: how
+ * a server failed, and the statistics of one.
+ */
 enum fsmc_status fsmc_one_server_failed(struct fsmc *, struct fsmc_conn *,
     memcached_return_t, const char *, const char **, char *, size_t);
 enum fsmc_status fsmc_list_servers(struct fsmc_call *);
-enum fsmc_status fsmc_server_stats(struct fsmc_call *, uint32_t,
-    struct fsmc_server *, long long *, struct fsmc_failures *);
+void fsmc_server_stats(
+    struct fsmc_call *, struct fsmc_part *, struct fsmc_server *, long long *);
 int fsmc_server_add_stat(struct fsmc_server *, const struct fsmc_stat_line *);
 void fsmc_server_drop_stats(struct fsmc_server *);
-enum fsmc_status fsmc_failures_result(
-    struct fsmc_call *, const struct fsmc_failures *);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
 enum fsmc_status cmd_keys(struct fsmc_call *);

@@ -1,6 +1,7 @@
 /* Handle life cycle, results and the mapping of library errors. */
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,17 @@
 enum fsmc_status
 fsmc_open(
     struct fsmc **fcp, const struct fsmc_options *opts, struct fsmc_result *res)
+{
+	return (fsmc_open_with(fcp, opts, 0, res));
+}
+
+/*
+ * fsmc_open() with overrides that struct fsmc_options, whose size is
+ * part of the ABI, has no room for: FSMC_OPEN_ flags.
+ */
+enum fsmc_status
+fsmc_open_with(struct fsmc **fcp, const struct fsmc_options *opts,
+    unsigned int flags, struct fsmc_result *res)
 {
 	struct fsmc *fc;
 
@@ -46,7 +58,10 @@ fsmc_open(
 	    opts->health_interval_ms :
 	    FSMC_HEALTH_INTERVAL_MS;
 	if (fsmc_settings_load(&fc->settings, opts, res) != FSMC_OK ||
-	    fsmc_settings_apply(&fc->settings, fc->proto, res) != FSMC_OK) {
+	    fsmc_settings_tls(&fc->settings, flags & FSMC_OPEN_TLS, res) !=
+		FSMC_OK ||
+	    fsmc_settings_apply(&fc->settings, fc->proto, res) != FSMC_OK ||
+	    fsmc_tls_setup(&fc->settings, res) != FSMC_OK) {
 		fsmc_close(fc);
 		return (res->status);
 	}
@@ -142,6 +157,27 @@ fsmc_fail(struct fsmc_result *res, enum fsmc_status status, const char *command,
 	vsnprintf(res->msg + n, sizeof res->msg - n, fmt, ap);
 	va_end(ap);
 	return (status);
+}
+
+/*
+ * Add a warning to the result of a command that succeeds: res->msg holds
+ * them, "; " between them.
+ */
+void
+fsmc_warn(struct fsmc_result *res, const char *fmt, ...)
+{
+	size_t n = strlen(res->msg);
+	va_list ap;
+
+	if (n + 3 >= sizeof res->msg)
+		return;
+	if (n == 0)
+		n = (size_t)snprintf(res->msg, sizeof res->msg, "warning: ");
+	else
+		n += (size_t)snprintf(res->msg + n, sizeof res->msg - n, "; ");
+	va_start(ap, fmt);
+	vsnprintf(res->msg + n, sizeof res->msg - n, fmt, ap);
+	va_end(ap);
 }
 
 /* What a libmemcached return code means to a caller. */
@@ -250,6 +286,11 @@ fsmc_conn_reason(
 			fsmc_reason(rc, c->errnum, buf + n, len - n);
 		return;
 	}
+	/* TLS failed: the detail says how, in words of its own. */
+	if (c != NULL && c->tls_error && c->detail[0] != '\0') {
+		snprintf(buf, len, "%s", c->detail);
+		return;
+	}
 	/* A value refused for its length: the detail says how long. */
 	if (rc == MEMCACHED_E2BIG && c != NULL && c->detail[0] != '\0') {
 		snprintf(buf, len, "%s", c->detail);
@@ -259,6 +300,15 @@ fsmc_conn_reason(
 	n = strlen(buf);
 	if (rc == MEMCACHED_PROTOCOL_ERROR && c != NULL && c->detail[0] != '\0')
 		snprintf(buf + n, len - n, ": %s", c->detail);
+	/*
+	 * A server that hangs up on a new connection before a byte of reply
+	 * is, more often than not, a TLS port spoken to in plaintext.
+	 */
+	if (rc == MEMCACHED_CONNECTION_FAILURE && c != NULL &&
+	    c->errnum == ECONNRESET && !c->heard && !c->st->tls &&
+	    c->sc != NULL && !c->sc->socket)
+		snprintf(buf + n, len - n,
+		    " before any reply (does the server want TLS?)");
 }
 
 /*

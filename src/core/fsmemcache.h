@@ -295,6 +295,10 @@ typedef int (*fsmc_write_fn)(void *, int, const void *, size_t);
 
 FSMC_API enum fsmc_status fsmc_open(
     struct fsmc **, const struct fsmc_options *, struct fsmc_result *);
+/* fsmc_open_with()'s overrides: TLS on, whatever the file says. */
+#define FSMC_OPEN_TLS 0x01
+FSMC_API enum fsmc_status fsmc_open_with(struct fsmc **,
+    const struct fsmc_options *, unsigned int, struct fsmc_result *);
 FSMC_API void fsmc_close(struct fsmc *);
 FSMC_API void fsmc_set_cancel_fd(struct fsmc *, int);
 FSMC_API void fsmc_describe(const struct fsmc *, fsmc_write_fn, void *);
@@ -322,6 +326,10 @@ FSMC_API enum fsmc_status fsmc_session_flush(
     struct fsmc_session *, struct fsmc_result *);
 FSMC_API enum fsmc_status fsmc_session_sync(
     struct fsmc_session *, struct fsmc_result *);
+FSMC_API enum fsmc_status fsmc_session_pipe_line(
+    struct fsmc_session *, char *, const void *, size_t, struct fsmc_result *);
+FSMC_API long fsmc_session_lost(
+    struct fsmc_session *, size_t, struct fsmc_result *);
 FSMC_API void fsmc_session_set_value_max(struct fsmc_session *, size_t);
 FSMC_API void fsmc_session_close(struct fsmc_session *);
 FSMC_API void fsmc_result_clear(struct fsmc_result *);

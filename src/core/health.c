@@ -327,25 +327,68 @@ fsmc_health_clear(struct fsmc_result *res)
 	res->health = NULL;
 }
 
+/* What health's parts share: the two samples of every server. */
+struct samples {
+	struct fsmc_call *call;
+	struct sample *first;
+	struct fsmc_health *h;
+};
+
+/* The first sample of the part's server. */
+static void
+first_part(struct fsmc_part *p)
+{
+	struct samples *sm = p->arg;
+	struct fsmc_server scratch;
+
+	memset(&scratch, 0, sizeof scratch);
+	fsmc_server_stats(sm->call, p, &scratch, NULL);
+	if (p->status == FSMC_OK) {
+		sm->first[p->i].evictions = stat_number(&scratch, "evictions");
+		sm->first[p->i].at = now_s();
+	} else
+		sm->call->res->servers[p->i].error = scratch.error;
+	fsmc_server_drop_stats(&scratch);
+}
+
+/* The second sample of the part's server, if it answered the first. */
+static void
+second_part(struct fsmc_part *p)
+{
+	struct samples *sm = p->arg;
+	struct fsmc_server *srv = &sm->call->res->servers[p->i];
+	struct fsmc_health_figures *f = &sm->h->figures[p->i];
+	long long malloced;
+	double start;
+
+	if (srv->error != NULL)
+		return;
+	start = now_s();
+	fsmc_server_stats(sm->call, p, srv, &malloced);
+	if (p->status != FSMC_OK)
+		return;
+	f->response = now_s() - start;
+	measure(srv, malloced, &sm->first[p->i], now_s(), f);
+}
+
 /*
  * health, an extension: ask every server for its statistics twice, the
  * handle's interval apart, and judge the second against the handle's
- * thresholds, with rates taken between the two.  A server that does
- * not answer the first is not asked again.  The verdict and figures go
- * to res->health, for fsmc_render(); res->status says, as for status
- * verbose, whether every server answered.
+ * thresholds, with rates taken between the two.  Each time every server
+ * is asked at once.  A server that does not answer the first is not
+ * asked again.  The verdict and figures go to res->health, for
+ * fsmc_render(); res->status says, as for status verbose, whether every
+ * server answered.
  */
 enum fsmc_status
 cmd_health(struct fsmc_call *call)
 {
 	struct fsmc_result *res = call->res;
 	struct fsmc_failures failed = { 0 };
-	struct fsmc_server scratch;
+	struct samples sm;
 	struct fsmc_health *h;
 	struct sample *first;
-	long long malloced;
-	double start;
-	size_t i, n, up = 0;
+	size_t n, up;
 
 	res->verbose = 1;
 	if (fsmc_list_servers(call) != FSMC_OK)
@@ -362,33 +405,28 @@ cmd_health(struct fsmc_call *call)
 	}
 	h->warn = call->fc->health_warn;
 	h->crit = call->fc->health_crit;
-	for (i = 0; i < n; i++) {
-		memset(&scratch, 0, sizeof scratch);
-		if (fsmc_server_stats(call, (uint32_t)i, &scratch, NULL,
-			&failed) == FSMC_OK) {
-			first[i].evictions = stat_number(&scratch, "evictions");
-			first[i].at = now_s();
-			up++;
-		} else
-			res->servers[i].error = scratch.error;
-		fsmc_server_drop_stats(&scratch);
+	sm.call = call;
+	sm.first = first;
+	sm.h = h;
+	if (fsmc_fanout(call, (uint32_t)n, first_part, &sm, &failed) !=
+	    FSMC_OK) {
+		health_free(h);
+		free(first);
+		return (res->status);
 	}
+	up = n - failed.count;
 	if (up > 0 && pause_ms(call->fc, call->fc->health_ms) != 0) {
 		health_free(h);
 		free(first);
 		return (fsmc_fail(res, FSMC_EUNAVAIL, call->cmd->name,
 		    "interrupted between the two samples"));
 	}
-	for (i = 0; i < n; i++) {
-		if (res->servers[i].error != NULL)
-			continue;
-		start = now_s();
-		if (fsmc_server_stats(call, (uint32_t)i, &res->servers[i],
-			&malloced, &failed) != FSMC_OK)
-			continue;
-		h->figures[i].response = now_s() - start;
-		measure(&res->servers[i], malloced, &first[i], now_s(),
-		    &h->figures[i]);
+	if (up > 0 &&
+	    fsmc_fanout(call, (uint32_t)n, second_part, &sm, &failed) !=
+		FSMC_OK) {
+		health_free(h);
+		free(first);
+		return (res->status);
 	}
 	free(first);
 	if (judge(res, h) != 0) {

@@ -1,5 +1,6 @@
 /* The connections of a call or a session, and one request with its reply. */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +77,57 @@ fsmc_link_place(const struct fsmc_link *l, const char *key, size_t keylen)
 	return (memcached_generate_hash(l->place, key, keylen) % l->nconns);
 }
 
-/* Requests without replies go out in writes of about this size. */
+/*
+ * Requests without replies go out in writes of about this size, each
+ * followed by a barrier.
+ */
 #define HOLD_BYTES 65536
+
+/*
+ * Add a barrier after the lines held on c, unless as many as c keeps are
+ * in flight: the lines then wait for the next one.
+ */
+static int
+pipe_mark(struct fsmc_conn *c)
+{
+	struct fsmc_pipe_lines *pl = &c->pl;
+	struct fsmc_request rq;
+
+	if (pl->nmarks == FSMC_PIPE_MARKS)
+		return (0);
+	memset(&rq, 0, sizeof rq);
+	rq.verb = c->binary ? FSMC_V_NOOP : FSMC_V_VERSION;
+	if (fsmc_wire_request(c, &rq) != 0)
+		return (-1);
+	pl->marks[(pl->first + pl->nmarks++) % FSMC_PIPE_MARKS] = pl->unmarked;
+	pl->unmarked = 0;
+	return (0);
+}
+
+/*
+ * A request without a reply has joined those held back on c: count its
+ * line, and once they fill a large write, send them with a barrier.  A
+ * failure to send loses the lines not yet confirmed, this one too, and
+ * the connection (see fsmc_conn_fail()) records how many and why: the
+ * request itself was taken.
+ */
+static memcached_return_t
+held(struct fsmc_conn *c, int line)
+{
+	c->quiet = 1;
+	if (line) {
+		c->pl.unconfirmed++;
+		c->pl.unmarked++;
+	}
+	if (c->outlen < HOLD_BYTES)
+		return (MEMCACHED_SUCCESS);
+	if (pipe_mark(c) != 0)
+		fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, ENOMEM);
+	else if (fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms) ==
+	    MEMCACHED_SUCCESS)
+		fsmc_conn_quiet_take(c);
+	return (MEMCACHED_SUCCESS);
+}
 
 /*
  * A request without a reply joins those held back on the connection,
@@ -93,9 +143,71 @@ hold(struct fsmc_conn *c, const struct fsmc_request *rq)
 	if (fsmc_wire_request(c, rq) != 0)
 		return (
 		    fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
-	if (c->outlen < HOLD_BYTES)
+	return (held(c, !rq->copy));
+}
+
+/* hold() for a store or delete of --pipe, written straight to c. */
+memcached_return_t
+fsmc_pipe_store(struct fsmc_conn *c, enum fsmc_verb verb, const char *key,
+    size_t keylen, const void *value, size_t valuelen, uint32_t flags,
+    int64_t exptime)
+{
+	memcached_return_t rc;
+
+	if (c->fd < 0 && (rc = fsmc_conn_open(c)) != MEMCACHED_SUCCESS)
+		return (rc);
+	if (fsmc_wire_quiet_store(
+		c, verb, key, keylen, value, valuelen, flags, exptime) != 0)
+		return (
+		    fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
+	return (held(c, 1));
+}
+
+/*
+ * Send what is held back on c, with a barrier after the lines no
+ * barrier follows yet, waiting only to write it: for input that pauses.
+ */
+void
+fsmc_pipe_flush(struct fsmc_conn *c)
+{
+	if (c->fd < 0 || c->outlen == 0)
+		return;
+	if (c->pl.unmarked > 0 && pipe_mark(c) != 0) {
+		fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, ENOMEM);
+		return;
+	}
+	if (fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms) ==
+	    MEMCACHED_SUCCESS)
+		fsmc_conn_quiet_take(c);
+}
+
+/*
+ * Send what is held back on c with a barrier after it, and wait for the
+ * replies of every barrier in flight: the lines held are then confirmed,
+ * or, when the connection fails, lost (see fsmc_conn_fail()).
+ */
+memcached_return_t
+fsmc_pipe_settle(struct fsmc_conn *c)
+{
+	memcached_return_t rc;
+
+	if (c->fd < 0)
 		return (MEMCACHED_SUCCESS);
-	return (fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms));
+	c->quiet = 1;
+	if (c->pl.nmarks == FSMC_PIPE_MARKS) {
+		if ((rc = fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms)) !=
+			MEMCACHED_SUCCESS ||
+		    (rc = fsmc_conn_quiet_wait(c, FSMC_PIPE_MARKS - 1)) !=
+			MEMCACHED_SUCCESS)
+			return (rc);
+	}
+	if (pipe_mark(c) != 0)
+		return (fsmc_conn_fail(
+		    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, ENOMEM));
+	if ((rc = fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms)) !=
+	    MEMCACHED_SUCCESS)
+		return (rc);
+	return (fsmc_conn_quiet_wait(c, 0));
 }
 
 /*
@@ -210,6 +322,7 @@ fsmc_call_exchange(struct fsmc_call *call, const struct fsmc_request *rq,
 		return (rc);
 	copy = *rq;
 	copy.noreply = 1;
+	copy.copy = 1;
 	for (r = 1; r <= replicas && r < l->nconns; r++)
 		fsmc_exchange(&l->conns[(i + r) % l->nconns], &copy, &ignored);
 	return (rc);

@@ -3,8 +3,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fsmc-int.h"
+
+/*
+ * Move the lines lost with the connections of the session's link, which
+ * are about to go, to the session's count for their servers.
+ */
+static void
+collect_lost(struct fsmc_session *s)
+{
+	struct fsmc_pipe_lines *to;
+	struct fsmc_conn *c;
+	uint32_t i;
+
+	for (i = 0; s->lost != NULL && i < s->link.nconns; i++) {
+		c = &s->link.conns[i];
+		if (c->pl.lost == 0)
+			continue;
+		to = &s->lost[c->sc - s->fc->settings.servers];
+		if (to->lost == 0) {
+			to->lost_rc = c->pl.lost_rc;
+			memcpy(
+			    to->lost_why, c->pl.lost_why, sizeof to->lost_why);
+		}
+		to->lost += c->pl.lost;
+		c->pl.lost = 0;
+	}
+}
 
 /* Connections, all closed, to the servers of the session's handle. */
 static enum fsmc_status
@@ -12,6 +39,12 @@ new_link(struct fsmc_session *s, struct fsmc_result *res)
 {
 	uint32_t i;
 
+	/* What the old connections hold is sent first. */
+	for (i = 0; s->pipe && i < s->link.nconns; i++)
+		fsmc_pipe_settle(&s->link.conns[i]);
+	for (i = 0; i < s->link.nconns; i++)
+		fsmc_conn_close(&s->link.conns[i]);
+	collect_lost(s);
 	fsmc_link_free(&s->link);
 	s->used = 0;
 	if (fsmc_link_init(&s->link, s->fc, s->proto, res) != FSMC_OK)
@@ -43,7 +76,8 @@ fsmc_session_open(struct fsmc *fc, int pipe, struct fsmc_session **sp,
 	s->proto = fc->proto;
 	s->failures = calloc(fc->settings.nservers + 1, sizeof *s->failures);
 	s->removed = calloc(fc->settings.nservers + 1, sizeof *s->removed);
-	if (s->failures == NULL || s->removed == NULL) {
+	s->lost = calloc(fc->settings.nservers + 1, sizeof *s->lost);
+	if (s->failures == NULL || s->removed == NULL || s->lost == NULL) {
 		fsmc_session_close(s);
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
@@ -81,6 +115,7 @@ fsmc_session_close(struct fsmc_session *s)
 		memcached_free(s->proto);
 	free(s->failures);
 	free(s->removed);
+	free(s->lost);
 	free(s);
 }
 
@@ -189,6 +224,206 @@ fsmc_session_run(struct fsmc_session *s, int argc, char **argv,
 }
 
 /*
+ * The end of a word pipe_words() takes: bytes that neither splitting
+ * (quotes, escapes) nor a key (spaces, control characters) treats
+ * specially.
+ */
+static const char *
+plain_end(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	while (*u > ' ' && *u != 0x7f && *u != '\\' && *u != '\'')
+		u++;
+	return ((const char *)u);
+}
+
+/*
+ * Split a line of plain words separated by spaces, at most max of them,
+ * without changing it: the words and lengths fsmc_split_line() would
+ * give.  Returns the number of words, or -1 for a line it would treat
+ * otherwise (quotes, escapes, "^^", white space first, too many words,
+ * other bytes), which pipe_line() leaves to the full parser.
+ */
+static int
+pipe_words(const char *line, const char **w, size_t *wl, int max)
+{
+	const char *p = line, *end;
+	int n = 0;
+
+	if (line[0] == '^' && line[1] == '^')
+		return (-1);
+	for (;;) {
+		if ((end = plain_end(p)) == p || n == max)
+			return (-1);
+		w[n] = p;
+		wl[n++] = (size_t)(end - p);
+		for (p = end; *p == ' '; p++)
+			;
+		if (p == end && *p != '\0')
+			break;
+		if (*p == '\0' || p == end)
+			return (n);
+	}
+	/* White space that ends the line, as from CR LF, is stripped. */
+	for (; *p != '\0'; p++) {
+		if (strchr(" \t\r\n\v", *p) == NULL)
+			return (-1);
+	}
+	return (n);
+}
+
+/* A whole decimal number of at most max, digits only; -1 if not. */
+static int64_t
+pipe_number(const char *s, size_t len, int64_t max)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10)
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return (-1);
+		v = v * 10 + (s[i] - '0');
+	}
+	return (v <= max ? v : -1);
+}
+
+/* Hexadecimal flags, with an optional 0x, of at most 8 digits; -1 if not. */
+static int64_t
+pipe_flags(const char *s, size_t len)
+{
+	int64_t v = 0;
+	size_t i;
+	int d;
+
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0 || len > 8)
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')
+			d = (s[i] | 0x20) - 'a' + 10;
+		else
+			return (-1);
+		v = v * 16 + d;
+	}
+	return (v);
+}
+
+/*
+ * A --pipe line of the common shapes, written straight to its server's
+ * connection: a set, add, replace or delete whose words are plain, with
+ * an expiration of digits within 30 days (never a warning) and flags of
+ * at most 8 hexadecimal digits, on a session without replicas or
+ * failover.  Returns -1, having done nothing, for any other line: the
+ * full parser then runs it, with the same result, or refuses it with
+ * its message.
+ */
+static int
+pipe_line(struct fsmc_session *s, const char *line, const void *value,
+    size_t valuelen, struct fsmc_result *res)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		enum fsmc_verb verb;
+	} verbs[] = { { "set", 3, FSMC_V_SET }, { "add", 3, FSMC_V_ADD },
+		{ "replace", 7, FSMC_V_REPLACE },
+		{ "delete", 6, FSMC_V_DELETE } };
+	const struct fsmc_settings *st = &s->fc->settings;
+	const char *w[FSMC_MAX_TOKENS];
+	size_t wl[FSMC_MAX_TOKENS], v;
+	int64_t exptime = 0, flags = 0;
+	struct fsmc_conn *c;
+	struct fsmc_call call;
+	memcached_return_t rc;
+	int n, k;
+
+	if (!s->pipe || st->replicas > 0 || st->remove_failed ||
+	    s->link.nconns == 0 ||
+	    (n = pipe_words(line, w, wl, FSMC_MAX_TOKENS)) < 2)
+		return (-1);
+	for (v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
+		if (wl[0] == verbs[v].len &&
+		    strncasecmp(w[0], verbs[v].name, wl[0]) == 0)
+			break;
+	}
+	if (v == sizeof verbs / sizeof verbs[0] ||
+	    wl[1] + s->fc->nslen > FSMC_KEY_MAX)
+		return (-1);
+	if (verbs[v].verb == FSMC_V_DELETE) {
+		if (value != NULL || n != 2)
+			return (-1);
+		valuelen = 0;
+	} else {
+		k = 2;
+		if (value == NULL) {
+			if (n < 3)
+				return (-1);
+			value = w[2];
+			valuelen = wl[2];
+			k = 3;
+		}
+		if (n > k + 2 ||
+		    (n > k &&
+			(exptime = pipe_number(
+			     w[k], wl[k], FSMC_RELATIVE_MAX)) < 0) ||
+		    (n > k + 1 &&
+			(flags = pipe_flags(w[k + 1], wl[k + 1])) < 0))
+			return (-1);
+	}
+	c = &s->link.conns[fsmc_link_place(&s->link, w[1], wl[1])];
+	rc = fsmc_pipe_store(c, verbs[v].verb, w[1], wl[1], value, valuelen,
+	    (uint32_t)flags, exptime);
+	s->used = 1;
+	res->status = FSMC_OK;
+	res->reply = FSMC_REPLY_OK;
+	res->key = w[1];
+	res->keylen = wl[1];
+	res->msg[0] = res->warning[0] = '\0';
+	res->errtext = NULL;
+	res->command = verbs[v].name;
+	if (rc != MEMCACHED_SUCCESS) {
+		memset(&call, 0, sizeof call);
+		call.cmd = fsmc_find_command(verbs[v].name);
+		call.fc = s->fc;
+		call.res = res;
+		call.conn = c;
+		call.a.key = w[1];
+		call.a.keylen = wl[1];
+		fsmc_fail_rc(&call, rc);
+	}
+	return (0);
+}
+
+/*
+ * Run one line of a pipe session, as fsmc_split_line() and
+ * fsmc_session_run() would, the common lines at a fraction of the cost.
+ * The line may be split in place.  When the result is FSMC_OK it holds
+ * nothing to free, and only status, reply, command, key (in the line),
+ * keylen, errtext, msg and warning are set: res must have been cleared
+ * before.
+ */
+enum fsmc_status
+fsmc_session_pipe_line(struct fsmc_session *s, char *line, const void *value,
+    size_t valuelen, struct fsmc_result *res)
+{
+	char *words[FSMC_MAX_TOKENS];
+	int argc;
+
+	if (pipe_line(s, line, value, valuelen, res) == 0)
+		return (res->status);
+	argc = fsmc_split_line(line, words, FSMC_MAX_TOKENS);
+	return (fsmc_session_run(s, argc, words, value, valuelen, res));
+}
+
+/*
  * Run n commands, each given as words, that are all get or getflags,
  * with one multi-get.  Each result is what fsmc_session_run() would give.
  */
@@ -226,60 +461,38 @@ fsmc_session_run_gets(struct fsmc_session *s, size_t n, int *argcs,
 	return (FSMC_OK);
 }
 
-/* A failure of c while it sends what a pipe session held back. */
-static enum fsmc_status
-pipe_failed(
-    struct fsmc_result *res, const struct fsmc_conn *c, memcached_return_t rc)
-{
-	char reason[256], where[300];
-
-	fsmc_conn_reason(c, rc, reason, sizeof reason);
-	res->errtext = memcached_strerror(NULL, rc);
-	return (fsmc_fail(res, fsmc_status_of(rc), NULL,
-	    "sending buffered commands: %s (%s)", reason,
-	    fsmc_address(c->sc->host, c->sc->port, where, sizeof where)));
-}
-
-/* Send what a pipe session holds back, waiting only to write it. */
+/*
+ * Send what a pipe session holds back, with barriers after it, waiting
+ * only to write it.  A connection that fails loses the lines it had not
+ * confirmed, which fsmc_session_lost() then tells.
+ */
 enum fsmc_status
 fsmc_session_flush(struct fsmc_session *s, struct fsmc_result *res)
 {
-	struct fsmc_conn *c;
-	memcached_return_t rc;
 	uint32_t i;
 
 	memset(res, 0, sizeof *res);
-	for (i = 0; i < s->link.nconns; i++) {
-		c = &s->link.conns[i];
-		if (c->fd < 0 || c->outlen == 0)
-			continue;
-		if ((rc = fsmc_conn_send(c, fsmc_now_ms() + c->st->io_ms)) !=
-		    MEMCACHED_SUCCESS)
-			return (pipe_failed(res, c, rc));
-	}
+	for (i = 0; i < s->link.nconns; i++)
+		fsmc_pipe_flush(&s->link.conns[i]);
 	return (FSMC_OK);
 }
 
 /*
  * Send what a pipe session holds back and wait until every server has
  * read it, so that what follows, on any connection, sees its effects:
- * a request with a reply after all the others on each connection.
+ * a barrier after all the others on each connection.  Fails when
+ * servers refused some of the requests; the lines lost with a
+ * connection are told by fsmc_session_lost().
  */
 enum fsmc_status
 fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 {
-	memcached_return_t rc;
 	unsigned long refused = 0;
 	uint32_t i;
 
 	memset(res, 0, sizeof *res);
-	for (i = 0; i < s->link.nconns; i++) {
-		if (s->link.conns[i].fd < 0)
-			continue;
-		if ((rc = fsmc_conn_barrier(&s->link.conns[i])) !=
-		    MEMCACHED_SUCCESS)
-			return (pipe_failed(res, &s->link.conns[i], rc));
-	}
+	for (i = 0; i < s->link.nconns; i++)
+		fsmc_pipe_settle(&s->link.conns[i]);
 	for (i = 0; i < s->link.nconns; i++)
 		refused += s->link.conns[i].refused;
 	if (refused > 0) {
@@ -289,6 +502,42 @@ fsmc_session_sync(struct fsmc_session *s, struct fsmc_result *res)
 		    refused > 1 ? "s" : ""));
 	}
 	return (FSMC_OK);
+}
+
+/*
+ * The lines of a pipe session lost with the connections to its i-th
+ * configured server: held, or sent, but never confirmed by the server,
+ * so that it may not have read them.  Returns how many, and then res
+ * says so, why, and names the server, with the status of the failure;
+ * -1 past the last server.
+ */
+long
+fsmc_session_lost(struct fsmc_session *s, size_t i, struct fsmc_result *res)
+{
+	const struct fsmc_pipe_lines *pl;
+	const struct fsmc_server_conf *sc;
+	char where[300];
+	uint32_t j;
+
+	memset(res, 0, sizeof *res);
+	if (i >= s->fc->settings.nservers)
+		return (-1);
+	for (j = 0; j < s->link.nconns; j++) {
+		if (s->link.conns[j].pl.lost > 0)
+			break;
+	}
+	if (j < s->link.nconns)
+		collect_lost(s);
+	pl = &s->lost[i];
+	if (pl->lost == 0)
+		return (0);
+	sc = &s->fc->settings.servers[i];
+	res->errtext = memcached_strerror(NULL, pl->lost_rc);
+	fsmc_fail(res, fsmc_status_of(pl->lost_rc), NULL,
+	    "%lu line%s lost with the connection: %s (%s)", pl->lost,
+	    pl->lost > 1 ? "s" : "", pl->lost_why,
+	    fsmc_address(sc->host, sc->port, where, sizeof where));
+	return ((long)pl->lost);
 }
 
 /*

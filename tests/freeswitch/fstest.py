@@ -1072,6 +1072,66 @@ def check_bad_servers(kit):
     kit.point_at(kit.mc.addr)
 
 
+def make_tls_files(kit):
+    """A CA, a certificate for 127.0.0.1 signed by it, and another CA."""
+    d = os.path.join(kit.run, "tls")
+    os.makedirs(d)
+
+    def run(*a):
+        subprocess.run(["openssl"] + list(a), cwd=d, check=True,
+                       capture_output=True, timeout=60)
+
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=" + ca, "-keyout", ca + ".key", "-out", ca + ".pem")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=server",
+        "-keyout", "server.key", "-out", "server.csr")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("[ext]\nsubjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey",
+        "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext",
+        "-extensions", "ext", "-out", "server.pem")
+    return d
+
+
+def check_tls(kit):
+    """The module speaks TLS to memcached -Z through its config-file, and
+    refuses a server whose certificate does not verify."""
+    d = make_tls_files(kit)
+    mc = Memcached(["-Z", "-o", "ssl_chain_cert=%s/server.pem,ssl_key=%s/"
+                    "server.key" % (d, d)])
+    try:
+        for ca in ("ca", "other-ca"):
+            with open(os.path.join(d, ca + ".cfg"), "w") as f:
+                f.write('servers = "%s";\ntls = true;\n'
+                        'tls_ca_file = "%s.pem";\n' % (mc.addr, ca))
+        cfg = os.path.join(d, "ca.cfg")
+        kit.point_at(mc.addr, config_file=cfg)
+        body, t = kit.api("memcache set tls-k over-tls")
+        got, _ = kit.api("memcache get tls-k")
+        out = subprocess.run([kit.cli, "-c", cfg, "get", "tls-k"],
+                             capture_output=True, timeout=30).stdout
+        check("TLS pool through config-file: memcache set, get", body ==
+              b"+OK\n" and got == b"over-tls" and out == b"over-tls",
+              "set %s in %.3f s, get %s, fsmemcache -c %s get %s" % (
+                  short(body), t, short(got), cfg, short(out)))
+        off = kit.fs.log_size()
+        kit.point_at(mc.addr, config_file=os.path.join(d, "other-ca.cfg"))
+        # The servers are the same: the new handle shows in the replies.
+        wait_until(lambda: kit.api("memcache get tls-k")[0] != b"over-tls",
+                   5)
+        body, t = kit.api("memcache get tls-k")
+        log = kit.fs.log_since(off)
+        check("TLS pool, unknown CA: -ERR AUTHENTICATION FAILURE, the "
+              "reason in the log", kit.fs_ok() and body ==
+              b"-ERR AUTHENTICATION FAILURE\n" and t <= TIMEOUT_S + SLACK_S
+              and "signed by an unknown CA" in log,
+              "%s in %.3f s; log %s" % (short(body), t, short(log.encode())))
+    finally:
+        mc.stop()
+    kit.point_at(kit.mc.addr)
+
+
 def check_memcached_down(kit):
     kit.api("memcache set down-k before")
     kit.mc.stop()
@@ -1390,6 +1450,7 @@ def main():
         check_files_busy(kit)
         check_reload_under_load(kit)
         check_bad_servers(kit)
+        check_tls(kit)
         check_memcached_down(kit)
         check_flat(kit)
         check_unload(kit)

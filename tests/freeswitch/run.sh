@@ -21,8 +21,8 @@ make --no-print-directory mod \
 # shellcheck disable=SC2046 # pkg-config's words are separate flags
 cc -std=c99 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -Isrc/core \
     -o "$work/split-compare" tests/freeswitch/split-compare.c \
-    libfsmemcache.a $(pkg-config --libs libmemcached libconfig libsasl2) \
-    -lhashkit -L"$FS_CACHE/fs/lib" -lfreeswitch \
+    libfsmemcache.a $(pkg-config --libs libmemcached libconfig libsasl2 openssl) \
+    -lhashkit -pthread -L"$FS_CACHE/fs/lib" -lfreeswitch \
     -Wl,-rpath,"$FS_CACHE/fs/lib" -Wl,-rpath,"$FS_CACHE/prefix/lib"
 
 python3 tests/freeswitch/fstest.py --cache "$FS_CACHE" --project "$PWD" \

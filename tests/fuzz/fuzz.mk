@@ -29,11 +29,12 @@ FUZZ_MAXLEN_run=	4096
 FUZZ_MAXLEN_config=	16384
 FUZZ_MAXLEN_reply=	16384
 FUZZ_CORE_SRCS=	$(wildcard src/core/*.c)
-FUZZ_PKGS=	libmemcached libconfig libsasl2
+FUZZ_PKGS=	libmemcached libconfig libsasl2 openssl
 FUZZ_CPPFLAGS=	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/core \
 		-DFSMC_CONF='"/nonexistent/fsmemcache.cfg"' \
 		$(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
-FUZZ_LIBS=	$(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) -lhashkit
+FUZZ_LIBS=	$(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) -lhashkit \
+		-pthread
 FUZZ_SAN=	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS=	-std=c99 -g -O1 -Wall -Wextra $(FUZZ_SAN)

@@ -126,6 +126,20 @@ check 0 -c "$tmp/full.cfg" -n
 check 0 -c "$tmp/full.cfg" -p other -n
 check 78 -c "$tmp/truncated.cfg" get key
 check 78 -c "$tmp/no-such.cfg" get key
+# The commands that ask every server, a thread each: the server under
+# two names, and a server that is not there.
+two=(-c "$cfg" -s "127.0.0.1:$port,localhost:$port")
+check 0 "${two[@]}" status verbose
+check 0 "${two[@]}" keys -l
+check 0 "${two[@]}" --json keys --big 2
+check 0 "${two[@]}" stats
+check 0 "${two[@]}" slabs
+check 0 "${two[@]}" -r 1 latency
+check 0 "${two[@]}" -i 0.01 health
+check 0 "${two[@]}" dump
+check 69 -c "$cfg" -s "127.0.0.1:$port,$tmp/nothing.sock" status verbose
+check 69 -c "$cfg" -s "127.0.0.1:$port,$tmp/nothing.sock" keys
+check 0 "${two[@]}" flush
 check 0 "${c[@]}" flush
 
 printf 'valgrind: %d cases, %d failed\n' "$cases" "$failures"
