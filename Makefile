@@ -90,6 +90,9 @@ tests/split-words tests/render-test tests/value-max: %: %.c $(LIB)
 tests/threads: tests/threads.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -pthread $(LDFLAGS) -o $@ $< $(LIB) \
 	    $(LDLIBS)
+# make bench's driver of the core API: not part of make test.
+tests/bench-core: tests/bench-core.c $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) $(ALL_CPPFLAGS) -MMD -MP -c -o $@ $<
 -include $(CORE_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
@@ -113,7 +116,7 @@ test: deps
 test-progs: $(PROG) $(TEST_PROGS)
 
 bench: deps
-	$(MAKE) $(PROG)
+	$(MAKE) $(PROG) tests/bench-core
 	@bash tests/bench.sh
 
 demo: deps
@@ -179,6 +182,7 @@ install: $(PROG) $(LIB) $(SHLIB) fsmemcache.pc
 
 clean:
 	rm -f $(PROG) $(LIB) $(SHLIB) fsmemcache.pc $(TEST_PROGS) mod_memcache.so \
+	    tests/bench-core \
 	    src/*/*.o src/*/*.d
 
 # Releases: the tarball, a build and test of it, and the Debian packages.

@@ -188,6 +188,16 @@ r=$(ratio "$ours" "$theirs")
 record "$N set lines, --pipe over TLS" "the same in plaintext" \
     "$ours/s" "$theirs/s" "rate" "$r" ">= 0.6" "$(meets "$r" ">=" 0.6)"
 
+# The module's path: gets through fsmc_run_line() on the handle's kept
+# connections, against memcached_get() on a kept libmemcached handle, in
+# turns within one process (tests/bench-core.c).
+read -r ours theirs < <(tests/bench-core 127.0.0.1 "$port" "$N")
+r=$(ratio "$ours" "$theirs")
+record "module path per call (get)" "memcached_get, kept handle" \
+    "$((ours / 1000)).$(((ours % 1000) / 100)) us" \
+    "$((theirs / 1000)).$(((theirs % 1000) / 100)) us" "time" "$r" "<= 1.3" \
+    "$(meets "$r" "<=" 1.3)"
+
 printf '%-34s | %-26s | %12s | %12s | %-8s | %7s | %-7s | %s\n' \
     case "compared with" fsmemcache peer measure ratio target met
 for row in "${results[@]}"; do

@@ -122,8 +122,8 @@ settings() {
 	printf 'servers = (\n%s );\nnamespace = "%s";\nprotocol = "%s";\n' \
 	    "$servers" "$ns" "$proto"
 	printf 'distribution = "modula";\nhash = "default";\n'
-	printf 'timeouts = { connect_ms = 1000; io_ms = 1000; retry_s = 2; };\n'
-	printf 'failover = { remove_failed_servers = false; failure_limit = 5; };\n'
+	printf 'timeouts = { connect_ms = 1000; io_ms = 1000; retry_s = 5; };\n'
+	printf 'failover = { remove_failed_servers = false; failure_limit = 2; };\n'
 	printf 'tcp_nodelay = false;\n'
 }
 
@@ -180,7 +180,7 @@ settings() {
 	[ "$ms" -lt 1500 ]
 	run -0 --separate-stderr fsmc_cfg "$cfg" -t 200 -n
 	[ "$stderr" = "" ]
-	[ "${lines[7]}" = "timeouts = { connect_ms = 200; io_ms = 200; retry_s = 2; };" ]
+	[ "${lines[7]}" = "timeouts = { connect_ms = 200; io_ms = 200; retry_s = 5; };" ]
 }
 
 @test "status verbose against a stopped server: its error, exit 69, within the timeout" {

@@ -102,7 +102,9 @@ static const struct option_help {
 	    "give up connecting after MS milliseconds, and on a\n"
 	    "command whose whole reply has not come MS milliseconds\n"
 	    "after it was sent; a command that asks every server asks\n"
-	    "them all at once, so hung servers cost MS together" },
+	    "them all at once, so hung servers cost MS together; a\n"
+	    "server that fails twice in a row is then skipped for 5 s\n"
+	    "(fsmemcache.cfg(5))" },
 	{ OPT_TLS, "tls", NULL,
 	    "speak TLS to the servers, checking their certificates against\n"
 	    "the system's CA store (or the configuration's tls_ca_file)" },

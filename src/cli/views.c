@@ -684,20 +684,45 @@ take_sample(struct fsmc_session *s, const struct view_options *vo,
 }
 
 /*
+ * A message without what a skipped server adds to it ("server skipped
+ * until 14:03:07 UTC: "), so that a server down is the same failure
+ * whether a sample tried it or skipped it.
+ */
+static void
+without_skip(const char *msg, char *buf, size_t len)
+{
+	const char *colon;
+	size_t o = 0;
+
+	while (*msg != '\0' && o + 1 < len) {
+		if (strncmp(msg, "server skipped ", 15) == 0 &&
+		    (colon = strstr(msg, ": ")) != NULL) {
+			msg = colon + 2;
+			continue;
+		}
+		buf[o++] = *msg++;
+	}
+	buf[o] = '\0';
+}
+
+/*
  * Say on standard error why a sample failed, unless the last one failed
  * the same way: a server down is said once, not once a sample.
  */
 static void
 report(const struct fsmc_result *res, char *last, size_t len)
 {
+	char same[sizeof res->msg];
+
 	if (exit_status(res->status) < EXIT_USAGE) {
 		last[0] = '\0';
 		return;
 	}
-	if (strcmp(last, res->msg) == 0)
+	without_skip(res->msg, same, sizeof same);
+	if (strcmp(last, same) == 0)
 		return;
 	fprintf(stderr, "fsmemcache: %s\n", res->msg);
-	snprintf(last, len, "%s", res->msg);
+	snprintf(last, len, "%s", same);
 }
 
 /*

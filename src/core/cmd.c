@@ -555,7 +555,9 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
  * Run one command given as words: argv[0] is the command name.  With
  * valuebuf, the command's value is valuebuf and is not among the words.
  * Fills res, which the caller clears; returns res->status.  The command
- * has connections of its own, so threads may share fc.
+ * takes a link of the handle's pool for itself and gives it back with
+ * its connections open, so threads may share fc and calls do not
+ * connect each time.
  */
 enum fsmc_status
 fsmc_run(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
@@ -573,18 +575,18 @@ fsmc_run_stream(struct fsmc *fc, int argc, char **argv, const void *valuebuf,
     size_t valuelen, const struct fsmc_stream *stream, struct fsmc_result *res)
 {
 	struct fsmc_call call;
-	struct fsmc_link link;
+	struct fsmc_link *link;
 
 	if (fsmc_prepare(&call, fc, argc, argv, valuebuf, valuelen, res) !=
 	    FSMC_OK)
 		return (res->status);
-	if (fsmc_link_init(&link, fc, fc->proto, res) != FSMC_OK)
+	if ((link = fsmc_pool_take(fc, res)) == NULL)
 		return (res->status);
 	call.mc = fc->proto;
-	call.link = &link;
+	call.link = link;
 	call.stream = stream;
 	call.cmd->exec(&call);
-	fsmc_link_free(&link);
+	fsmc_pool_give(fc, link);
 	return (res->status);
 }
 

@@ -23,6 +23,13 @@
 #define DEFAULT_CONNECT_MS 1000
 #define DEFAULT_IO_MS 1000
 #define TIMEOUT_MS_MAX 3600000
+/*
+ * A server that failed twice in a row is skipped for 5 seconds: a PBX's
+ * calls then fail at once instead of each waiting a timeout, and one
+ * call in 5 seconds tries the server again.
+ */
+#define DEFAULT_FAILURE_LIMIT 2
+#define DEFAULT_RETRY_S 5
 #define PASSWORD_MAX 1023
 /* Copies beyond the first; each needs a server of its own. */
 #define REPLICAS_MAX 15
@@ -62,7 +69,7 @@ static const char *top_settings[] = { "servers", "namespace", "protocol",
 static const char *timeout_settings[] = { "connect_ms", "io_ms", "retry_s",
 	NULL };
 static const char *failover_settings[] = { "remove_failed_servers",
-	"failure_limit", NULL };
+	"failure_limit", "state_file", NULL };
 static const char *sasl_settings[] = { "username", "password", "password_file",
 	NULL };
 static const char *server_settings[] = { "host", "port", "weight", "socket",
@@ -236,6 +243,7 @@ fsmc_settings_free(struct fsmc_settings *st)
 	free(st->ns);
 	free(st->sasl_user);
 	free(st->profiles);
+	free(st->state_file);
 	free(st->tls_ca_file);
 	free(st->tls_cert_file);
 	free(st->tls_key_file);
@@ -518,6 +526,36 @@ set_namespace(const struct where *w, const config_setting_t *s,
  * Read a password file, less one trailing newline.  A relative path is
  * taken from the directory of the file that names it.
  */
+/*
+ * failover.state_file: true for the default path, false for none, or an
+ * absolute path.
+ */
+static enum fsmc_status
+set_state_file(
+    const struct where *w, const config_setting_t *s, struct fsmc_settings *st)
+{
+	const char *v;
+	char *path = NULL;
+
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		if (config_setting_get_bool(s) &&
+		    (path = fsmc_state_default()) == NULL)
+			return (fsmc_fail(
+			    w->res, FSMC_EINTERNAL, NULL, "out of memory"));
+	} else if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return (bad(w, s, "failover.state_file",
+		    "must be true, false or an absolute path"));
+	else if ((v = config_setting_get_string(s))[0] != '/')
+		return (bad(
+		    w, s, "failover.state_file", "must be an absolute path"));
+	else if ((path = strdup(v)) == NULL)
+		return (
+		    fsmc_fail(w->res, FSMC_EINTERNAL, NULL, "out of memory"));
+	free(st->state_file);
+	st->state_file = path;
+	return (FSMC_OK);
+}
+
 static enum fsmc_status
 read_password_file(const struct where *w, const config_setting_t *s,
     struct fsmc_settings *st, const char *path)
@@ -777,7 +815,9 @@ parse_level(const struct where *w, struct fsmc_settings *st,
 		    ((m = config_setting_get_member(s, "failure_limit")) !=
 			    NULL &&
 			want_int(w, m, "failover.failure_limit", 1, 1000,
-			    &st->failure_limit) != FSMC_OK))
+			    &st->failure_limit) != FSMC_OK) ||
+		    ((m = config_setting_get_member(s, "state_file")) != NULL &&
+			set_state_file(w, m, st) != FSMC_OK))
 			return (w->res->status);
 	}
 	if ((s = config_setting_get_member(g, "tcp_nodelay")) != NULL &&
@@ -921,8 +961,8 @@ load(struct fsmc_settings *st, const struct fsmc_options *opts,
 	memset(st, 0, sizeof *st);
 	st->connect_ms = DEFAULT_CONNECT_MS;
 	st->io_ms = DEFAULT_IO_MS;
-	st->retry_s = MEMCACHED_SERVER_FAILURE_RETRY_TIMEOUT;
-	st->failure_limit = MEMCACHED_SERVER_FAILURE_LIMIT;
+	st->retry_s = DEFAULT_RETRY_S;
+	st->failure_limit = DEFAULT_FAILURE_LIMIT;
 	st->tls_verify = 1;
 	if (opts->profile != NULL && opts->config_file == NULL)
 		return (fsmc_fail(res, FSMC_ECONFIG, NULL,
@@ -1223,12 +1263,17 @@ fsmc_describe(const struct fsmc *fc, fsmc_write_fn write, void *ctx)
 	    ";\nprotocol = \"%s\";\ndistribution = \"%s\";\n"
 	    "hash = \"%s\";\n"
 	    "timeouts = { connect_ms = %d; io_ms = %d; retry_s = %d; };\n"
-	    "failover = { remove_failed_servers = %s; failure_limit = %d; };\n"
-	    "tcp_nodelay = %s;\n",
+	    "failover = { remove_failed_servers = %s; failure_limit = %d;",
 	    st->binary ? "binary" : "ascii",
 	    distributions[st->distribution].name, hashes[st->hash].name,
 	    st->connect_ms, st->io_ms, st->retry_s,
-	    st->remove_failed ? "true" : "false", st->failure_limit,
+	    st->remove_failed ? "true" : "false", st->failure_limit);
+	if (st->state_file != NULL) {
+		put_text(write, ctx, " state_file = ");
+		put_string(write, ctx, st->state_file);
+		put_text(write, ctx, ";");
+	}
+	put_text(write, ctx, " };\ntcp_nodelay = %s;\n",
 	    st->tcp_nodelay ? "true" : "false");
 	if (st->replicas > 0)
 		put_text(write, ctx, "replicas = %d;\n", st->replicas);

@@ -5,6 +5,9 @@
 
 #include <sys/types.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include <libmemcached/memcached.h>
 
 #include "fsmemcache.h"
@@ -60,7 +63,8 @@ struct fsmc_settings {
 	int remove_failed;
 	int failure_limit;
 	int tcp_nodelay;
-	int replicas; /* copies of each set on the next servers */
+	int replicas;	  /* copies of each set on the next servers */
+	char *state_file; /* failover.state_file: where marks are shared */
 	char *sasl_user;
 	char *sasl_password;
 	char *profiles; /* the file's profile names, space-separated */
@@ -74,10 +78,26 @@ struct fsmc_settings {
 };
 
 /*
+ * What a handle knows of one configured server's failures: how many in
+ * a row meant it could not be reached, and once they reach
+ * failure_limit, until when it is skipped and why.
+ */
+struct fsmc_mark {
+	unsigned int failures;
+	int64_t until;	       /* fsmc_now_ms() to skip it until; 0 for not */
+	time_t until_wall;     /* the same, for messages */
+	int64_t since;	       /* the last failure, in ms since the epoch */
+	memcached_return_t rc; /* of the failure that marked it */
+	int errnum;
+	int probing; /* a command is trying it again */
+};
+
+/*
  * An open handle: the settings and a memcached_st built from them, which
  * places keys on servers and is never connected: the protocol engine
- * (wire.c, proto.c) does the talking.  Nothing changes it after
- * fsmc_open(), so threads may share it.
+ * (wire.c, proto.c) does the talking.  The settings and proto do not
+ * change after fsmc_open(); what does (the kept links and the marks of
+ * failed servers) is under lock, so threads may share the handle.
  */
 struct fsmc {
 	struct fsmc_settings settings;
@@ -85,7 +105,14 @@ struct fsmc {
 	memcached_st *proto;
 	int cancel_fd; /* readable when every wait must end; -1 for none */
 	struct fsmc_health_limits health_warn, health_crit;
-	int health_ms; /* between health's two samples */
+	int health_ms;		 /* between health's two samples */
+	pthread_mutex_t lock;	 /* of what follows */
+	int locked;		 /* lock was initialised */
+	struct fsmc_link **idle; /* links kept for the next calls */
+	size_t nidle;
+	struct fsmc_mark *marks; /* by the settings' servers */
+	unsigned int nmarked;	 /* servers with a failure counted; read
+				    without the lock to pass by at once */
 };
 
 /* Barriers a pipe connection keeps in flight, at most. */
@@ -136,6 +163,12 @@ struct fsmc_conn {
 	int tls_error;	    /* detail says why TLS failed */
 	int cert_asked; /* the server asked for a certificate it did not get */
 	memcached_return_t tls_rc; /* that failure's, behind errno EPROTO */
+	struct fsmc *owner; /* whose marks its failures count in, or NULL */
+	int reused;	    /* open before the request now on it */
+	int alive;	    /* the server has sent something on it */
+	int probe;	    /* it tries a marked server again */
+	time_t skipped;	    /* refused for a mark until then; -1 while
+			       another command tries the server */
 };
 
 /* What a request asks, in either protocol. */
@@ -388,6 +421,21 @@ void fsmc_session_remove_pending(struct fsmc_session *, struct fsmc_result *);
 /* pipeline.c */
 void fsmc_pipeline_free(struct fsmc_session *);
 void fsmc_pipeline_wait(struct fsmc_session *);
+
+/* pool.c */
+struct fsmc_link *fsmc_pool_take(struct fsmc *, struct fsmc_result *);
+void fsmc_pool_give(struct fsmc *, struct fsmc_link *);
+void fsmc_pool_free(struct fsmc *);
+int fsmc_pool_init(struct fsmc *);
+
+/* marks.c */
+int fsmc_marks_init(struct fsmc *, struct fsmc_result *);
+void fsmc_marks_free(struct fsmc *);
+memcached_return_t fsmc_mark_check(struct fsmc_conn *);
+void fsmc_mark_failure(struct fsmc_conn *, memcached_return_t, int);
+void fsmc_mark_success(struct fsmc_conn *);
+void fsmc_mark_release(struct fsmc_conn *);
+char *fsmc_state_default(void);
 
 /* cmd.c */
 extern const struct fsmc_cmd fsmc_cmds[];

@@ -6,13 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fsmc-int.h"
 
 /*
  * Open a handle on the configuration named by opts, touching no server.
  * On failure res holds the reason and *fcp is NULL; on success res->msg
- * may hold a warning.  The handle may then be shared by threads.
+ * may hold a warning.  The handle may then be shared by threads; it
+ * keeps connections open for their calls until fsmc_close().
  */
 enum fsmc_status
 fsmc_open(
@@ -39,6 +41,12 @@ fsmc_open_with(struct fsmc **fcp, const struct fsmc_options *opts,
 		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
 	}
 	fc->cancel_fd = -1;
+	if (pthread_mutex_init(&fc->lock, NULL) != 0) {
+		memcached_free(fc->proto);
+		free(fc);
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	}
+	fc->locked = 1;
 	fc->health_warn.hit = fc->health_warn.evictions =
 	    fc->health_warn.memory = fc->health_warn.latency = -1;
 	fc->health_crit = fc->health_warn;
@@ -59,15 +67,24 @@ fsmc_open_with(struct fsmc **fcp, const struct fsmc_options *opts,
 	}
 	if (fc->settings.ns != NULL)
 		fc->nslen = strlen(fc->settings.ns);
+	if (fsmc_pool_init(fc) != 0 || fsmc_marks_init(fc, res) != 0) {
+		fsmc_close(fc);
+		return (fsmc_fail(res, FSMC_EINTERNAL, NULL, "out of memory"));
+	}
 	*fcp = fc;
 	return (FSMC_OK);
 }
 
+/* Close the handle and its kept connections; no call may be running. */
 void
 fsmc_close(struct fsmc *fc)
 {
 	if (fc == NULL)
 		return;
+	fsmc_pool_free(fc);
+	fsmc_marks_free(fc);
+	if (fc->locked)
+		pthread_mutex_destroy(&fc->lock);
 	memcached_free(fc->proto);
 	fsmc_settings_free(&fc->settings);
 	free(fc);
@@ -254,8 +271,21 @@ void
 fsmc_conn_reason(
     const struct fsmc_conn *c, memcached_return_t rc, char *buf, size_t len)
 {
+	char when[32];
+	struct tm tm;
 	size_t n;
 
+	/* A server skipped after failing: until when, and the failure. */
+	if (c != NULL && c->skipped != 0) {
+		if (c->skipped > 0 && gmtime_r(&c->skipped, &tm) != NULL)
+			strftime(when, sizeof when, "until %H:%M:%S UTC", &tm);
+		else
+			snprintf(when, sizeof when, "while it is tried again");
+		n = (size_t)snprintf(buf, len, "server skipped %s: ", when);
+		if (n < len)
+			fsmc_reason(rc, c->errnum, buf + n, len - n);
+		return;
+	}
 	/* TLS failed: the detail says how, in words of its own. */
 	if (c != NULL && c->tls_error && c->detail[0] != '\0') {
 		snprintf(buf, len, "%s", c->detail);

@@ -49,6 +49,8 @@ fsmc_link_init(struct fsmc_link *l, struct fsmc *fc, memcached_st *place,
 			    "a server the configuration does not have"));
 		}
 		fsmc_conn_init(&l->conns[i], &fc->settings, sc, fc->cancel_fd);
+		/* Failures here count towards skipping the server. */
+		l->conns[i].owner = fc;
 		l->nconns++;
 	}
 	return (FSMC_OK);

@@ -53,6 +53,8 @@ fsmc_conn_init(struct fsmc_conn *c, const struct fsmc_settings *st,
 void
 fsmc_conn_close(struct fsmc_conn *c)
 {
+	if (c->probe)
+		fsmc_mark_release(c);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	c->ssl = NULL;
@@ -83,6 +85,8 @@ fsmc_conn_free(struct fsmc_conn *c)
 memcached_return_t
 fsmc_conn_fail(struct fsmc_conn *c, memcached_return_t rc, int errnum)
 {
+	if (c->owner != NULL)
+		fsmc_mark_failure(c, rc, errnum);
 	c->errnum = errnum;
 	if (c->pl.unconfirmed > 0 && c->pl.lost == 0) {
 		c->pl.lost_rc = rc;
@@ -399,7 +403,8 @@ fresh_buffers(struct fsmc_conn *c)
 
 /*
  * Make sure the connection is open, within the connect timeout, and
- * authenticated when the settings have SASL.
+ * authenticated when the settings have SASL.  A server skipped after
+ * failing fails at once (marks.c).
  */
 memcached_return_t
 fsmc_conn_open(struct fsmc_conn *c)
@@ -407,8 +412,13 @@ fsmc_conn_open(struct fsmc_conn *c)
 	memcached_return_t rc;
 	int64_t deadline;
 
-	if (c->fd >= 0)
+	if (c->owner != NULL && (rc = fsmc_mark_check(c)) != MEMCACHED_SUCCESS)
+		return (rc);
+	if (c->fd >= 0) {
+		c->reused = 1;
 		return (MEMCACHED_SUCCESS);
+	}
+	c->reused = c->alive = 0;
 	if ((rc = fresh_buffers(c)) != MEMCACHED_SUCCESS)
 		return (rc);
 	deadline = fsmc_now_ms() + c->st->connect_ms;
@@ -606,6 +616,9 @@ read_some(struct fsmc_conn *c, int64_t deadline, int wait)
 		r = wire_recv(c, c->in + c->inend, c->incap - c->inend);
 		if (r > 0) {
 			c->inend += (size_t)r;
+			if (!c->alive && c->owner != NULL)
+				fsmc_mark_success(c);
+			c->alive = 1;
 			return (0);
 		}
 		if (r == 0) {

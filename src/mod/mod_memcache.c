@@ -23,9 +23,9 @@ SWITCH_MODULE_DEFINITION(
 /*
  * An open core handle and the number of its users: the module's current
  * configuration holds one reference, each running API call and each open
- * memcache:// file another.  A reload swaps in a new handle; the old one
- * is closed by whoever drops its last reference, so no call ever sees a
- * handle freed under it.
+ * memcache:// file another.  A reload swaps in a new handle; the old one,
+ * with the connections it keeps for calls, is closed by whoever drops its
+ * last reference, so no call ever sees a handle freed under it.
  */
 struct mc_handle {
 	struct fsmc *fc;

@@ -30,6 +30,10 @@ failover = { remove_failed_servers = true; failure_limit = 2; };
 sasl = { username = "fs"; password_file = "$tmp/secret"; };
 profiles = { other = { servers = "127.0.0.1:$port"; namespace = "o:"; }; };
 CFG
+cat >"$tmp/state.cfg" <<CFG
+servers = "127.0.0.1:1, 127.0.0.1:$port";
+failover = { failure_limit = 1; state_file = "$tmp/state"; };
+CFG
 printf 'servers = ( { host = "127.0.0.1"; port = ' >"$tmp/truncated.cfg"
 printf 'set a 1\nget a\nget b\n# comment\n\nincrement hits 2\nset bad\\skey v\nget a\ngetflags a\ndelete a\nfrobnicate\nset k2 v 0 1f\nget k2\n' \
     >"$tmp/batch.txt"
@@ -115,6 +119,9 @@ check 66 "${c[@]}" -f "$tmp/no-such-file"
 check 66 "${c[@]}" -f "$tmp"
 check 69 -c "$cfg" -s 127.0.0.1:1 get key
 check 69 -c "$cfg" -s "$tmp/nothing.sock" status verbose
+# A dead server skipped: recorded in the state file, read back from it.
+check 69 -c "$tmp/state.cfg" -f "$tmp/batch.txt"
+check 69 -c "$tmp/state.cfg" -f "$tmp/batch.txt"
 check 0 -c "$tmp/full.cfg" -n
 check 0 -c "$tmp/full.cfg" -p other -n
 check 78 -c "$tmp/truncated.cfg" get key
