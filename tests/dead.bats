@@ -39,7 +39,35 @@ two_servers() {
 	printf '%s\n' "$@" >>"$FSMC_CFG"
 }
 
-@test "a live and a hung server, 40 sets with -t 100 and failure_limit = 1: the hung server's lines after the first fail at once, well within 1.5 s" {
+@test "a live and a hung server, 40 sets with -t 100, failure_limit = 1 and one line in flight: the hung server's lines after the first fail at once, well within 1.5 s" {
+	local i key t0 ms want='' hung=0
+	two_servers 'failover = { failure_limit = 1; };'
+	for i in $(seq 1 40); do
+		key=dead:$i
+		echo "set $key v$i"
+		if [ "$(fsmc where "$key")" = "127.0.0.1:$HUNG_PORT" ]; then
+			want+='-ERR A TIMEOUT OCCURRED\n'
+			hung=$((hung + 1))
+		else
+			want+='+OK\n'
+		fi
+	done >"$BATS_TEST_TMPDIR/sets"
+	[ "$hung" -ge 10 ]
+	t0=$(now_ms)
+	run -69 --separate-stderr to_file fsmc -t 100 --window 1 \
+	    -f "$BATS_TEST_TMPDIR/sets"
+	ms=$(($(now_ms) - t0))
+	echo "40 sets, $hung to the hung server: $ms ms"
+	[ "$ms" -lt 1500 ]
+	out_is "$want"
+	# One timeout; every later line for that server is skipped.
+	run -0 grep -c "set dead:[0-9]*: timed out (127.0.0.1:$HUNG_PORT)\$" <<<"$stderr"
+	[ "$output" = 1 ]
+	run -0 grep -cE ": $SKIPPED_RE: timed out \\(127.0.0.1:$HUNG_PORT\\)\$" <<<"$stderr"
+	[ "$output" = $((hung - 1)) ]
+}
+
+@test "a live and a hung server, 40 sets pipelined with -t 100: the hung server's lines, all in flight, time out together in one deadline" {
 	local i key t0 ms want='' hung=0
 	two_servers 'failover = { failure_limit = 1; };'
 	for i in $(seq 1 40); do
@@ -59,11 +87,8 @@ two_servers() {
 	echo "40 sets, $hung to the hung server: $ms ms"
 	[ "$ms" -lt 1500 ]
 	out_is "$want"
-	# One timeout; every later line for that server is skipped.
 	run -0 grep -c "set dead:[0-9]*: timed out (127.0.0.1:$HUNG_PORT)\$" <<<"$stderr"
-	[ "$output" = 1 ]
-	run -0 grep -cE ": $SKIPPED_RE: timed out \\(127.0.0.1:$HUNG_PORT\\)\$" <<<"$stderr"
-	[ "$output" = $((hung - 1)) ]
+	[ "$output" = "$hung" ]
 }
 
 @test "a skipped server is tried again after retry_s, and used once it answers" {

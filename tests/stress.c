@@ -13,13 +13,13 @@
  * handle of the thread's own opened from a configuration file and
  * closed again; every eighth round, on a handle that names the server
  * twice (as 127.0.0.1 and as localhost), the commands that ask every
- * server at once, a thread each: status verbose, keys, stats, slabs,
- * latency, health, and flush with a delay that outlasts the test.  Every
- * result is checked: status, value, flags, counter, rendered bytes.
- * STRESS_CONFIG, if set, holds more lines of the configuration, as
- * tls = true; and its files.  A counter shared by all threads must end
- * at the number of increments.  Prints one summary line; exit status 0
- * when every result was right.
+ * server at once, a thread each: status verbose, keys (in one thread),
+ * stats, slabs, latency, health, and flush with a delay that outlasts
+ * the test.  Every result is checked: status, value, flags, counter,
+ * rendered bytes.  STRESS_CONFIG, if set, holds more lines of the
+ * configuration, as tls = true; and its files.  A counter shared by all
+ * threads must end at the number of increments.  Prints one summary
+ * line; exit status 0 when every result was right.
  */
 
 #include <inttypes.h>
@@ -223,14 +223,23 @@ fan_out(struct worker *w)
 	both(w, "slabs");
 	both(w, "latency");
 	both(w, "health");
-	/* The thread's counter, on both: listed once, with two holders. */
-	snprintf(line, sizeof line, "keys stress:%d:counter", w->id);
-	memset(&res, 0, sizeof res);
-	fsmc_run_line(w->twice, line, NULL, 0, &res);
-	if (expect(w, &res, FSMC_OK, line) == 0 &&
-	    (res.nkeys != 1 || res.keys[0].nservers != 2))
-		fail(w, "%s: %zu keys (want 1, on 2 servers)", line, res.nkeys);
-	fsmc_result_clear(&res);
+	/*
+	 * The thread's counter, on both: listed once, with two holders.
+	 * memcached walks for one listing at a time and tells the others
+	 * it is busy, which keys waits out for two seconds: one thread
+	 * lists, or eight threads' listings, two each, slowed by the
+	 * sanitizers, would outlast that wait.
+	 */
+	if (w->id == 0) {
+		snprintf(line, sizeof line, "keys stress:%d:counter", w->id);
+		memset(&res, 0, sizeof res);
+		fsmc_run_line(w->twice, line, NULL, 0, &res);
+		if (expect(w, &res, FSMC_OK, line) == 0 &&
+		    (res.nkeys != 1 || res.keys[0].nservers != 2))
+			fail(w, "%s: %zu keys (want 1, on 2 servers)", line,
+			    res.nkeys);
+		fsmc_result_clear(&res);
+	}
 	/* An hour from now: no key of this test is dropped. */
 	fsmc_run_line(w->twice, "flush 3600", NULL, 0, &res);
 	expect(w, &res, FSMC_OK, "flush 3600");

@@ -2,8 +2,9 @@
 
 #include "fsmc-int.h"
 
-static enum fsmc_verb
-store_verb(enum fsmc_op op)
+/* What a single-key command asks of its server, in either protocol. */
+enum fsmc_verb
+fsmc_op_verb(enum fsmc_op op)
 {
 	switch (op) {
 	case FSMC_ADD:
@@ -14,9 +15,30 @@ store_verb(enum fsmc_op op)
 		return (FSMC_V_APPEND);
 	case FSMC_PREPEND:
 		return (FSMC_V_PREPEND);
+	case FSMC_DELETE:
+		return (FSMC_V_DELETE);
+	case FSMC_TOUCH:
+		return (FSMC_V_TOUCH);
+	case FSMC_GET:
+	case FSMC_GETFLAGS:
+		return (FSMC_V_GET);
 	default:
 		return (FSMC_V_SET);
 	}
+}
+
+/*
+ * What a store's reply means.  The binary protocol says "exists" to an
+ * add and "not found" to a replace, append or prepend where the text
+ * protocol says "not stored": one reply for both.
+ */
+memcached_return_t
+fsmc_store_rc(enum fsmc_op op, memcached_return_t rc)
+{
+	if ((op == FSMC_ADD && rc == MEMCACHED_DATA_EXISTS) ||
+	    (op != FSMC_SET && op != FSMC_ADD && rc == MEMCACHED_NOTFOUND))
+		return (MEMCACHED_NOTSTORED);
+	return (rc);
 }
 
 enum fsmc_status
@@ -25,23 +47,14 @@ cmd_store(struct fsmc_call *call)
 	struct fsmc_request rq;
 	memcached_return_t rc;
 
-	fsmc_key_request(call, store_verb(call->cmd->op), &rq);
+	fsmc_key_request(call, fsmc_op_verb(call->cmd->op), &rq);
 	rq.value = call->a.value;
 	rq.valuelen = call->a.valuelen;
 	if (rq.verb != FSMC_V_APPEND && rq.verb != FSMC_V_PREPEND) {
 		rq.flags = call->a.flags;
 		rq.exptime = call->a.expiration;
 	}
-	rc = fsmc_call_run(call, &rq, NULL);
-	/*
-	 * The binary protocol says "exists" to an add and "not found" to a
-	 * replace, append or prepend where the text protocol says "not
-	 * stored": one reply for both.
-	 */
-	if ((call->cmd->op == FSMC_ADD && rc == MEMCACHED_DATA_EXISTS) ||
-	    (call->cmd->op != FSMC_SET && call->cmd->op != FSMC_ADD &&
-		rc == MEMCACHED_NOTFOUND))
-		rc = MEMCACHED_NOTSTORED;
+	rc = fsmc_store_rc(call->cmd->op, fsmc_call_run(call, &rq, NULL));
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));
 	return (FSMC_OK);

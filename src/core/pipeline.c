@@ -283,40 +283,6 @@ flush(struct fsmc_session *s, uint32_t i)
 	return (0);
 }
 
-/* What a store's reply means, as cmd_store() reads it. */
-static memcached_return_t
-store_rc(enum fsmc_op op, memcached_return_t rc)
-{
-	if ((op == FSMC_ADD && rc == MEMCACHED_DATA_EXISTS) ||
-	    (op != FSMC_SET && op != FSMC_ADD && rc == MEMCACHED_NOTFOUND))
-		return (MEMCACHED_NOTSTORED);
-	return (rc);
-}
-
-static enum fsmc_verb
-verb_of(enum fsmc_op op)
-{
-	switch (op) {
-	case FSMC_ADD:
-		return (FSMC_V_ADD);
-	case FSMC_REPLACE:
-		return (FSMC_V_REPLACE);
-	case FSMC_APPEND:
-		return (FSMC_V_APPEND);
-	case FSMC_PREPEND:
-		return (FSMC_V_PREPEND);
-	case FSMC_DELETE:
-		return (FSMC_V_DELETE);
-	case FSMC_TOUCH:
-		return (FSMC_V_TOUCH);
-	case FSMC_GET:
-	case FSMC_GETFLAGS:
-		return (FSMC_V_GET);
-	default:
-		return (FSMC_V_SET);
-	}
-}
-
 /*
  * Read the reply of the multi-get whose first slot is server i's oldest,
  * in one forward pass, and give each of its entries its result.  A key
@@ -434,7 +400,7 @@ complete_one(struct fsmc_session *s, uint32_t i)
 	e->call.conn = c;
 	free(rp.value);
 	if (rq.verb != FSMC_V_DELETE && rq.verb != FSMC_V_TOUCH)
-		rc = store_rc(e->call.cmd->op, rc);
+		rc = fsmc_store_rc(e->call.cmd->op, rc);
 	if (rc != MEMCACHED_SUCCESS)
 		fsmc_fail_rc(&e->call, rc);
 	finish(s, e);
@@ -544,7 +510,7 @@ add_slot(struct fsmc_session *s, uint32_t i, uint64_t seq, int copy,
 static void
 request_of(const struct fsmc_call *call, struct fsmc_request *rq)
 {
-	fsmc_key_request(call, verb_of(call->cmd->op), rq);
+	fsmc_key_request(call, fsmc_op_verb(call->cmd->op), rq);
 	rq->noreply = rq->hold = 0;
 	rq->value = call->a.value;
 	rq->valuelen = call->a.valuelen;
