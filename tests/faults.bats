@@ -281,23 +281,25 @@ sets_file() {
 	done
 }
 
-@test "a stopped server, a batch of 3 lines with timeouts of 300 ms: two lines time out, the third is skipped at once, exit 69 within 2.3 s" {
+@test "a stopped server, a batch of 4 lines with timeouts of 300 ms: the two lines in flight time out together, the increment after them times out, the fourth line is skipped at once, exit 69 within 2.3 s" {
 	local cfg=$BATS_TEST_TMPDIR/frozen.cfg in=$BATS_TEST_TMPDIR/in t0 ms
 	write_cfg "$cfg" "servers = \"127.0.0.1:$FROZEN_PORT\";" \
 	    'timeouts = { connect_ms = 300; io_ms = 300; };'
-	printf '%s\n' "set fb:1 a" "get fb:1" "increment fb:2" >"$in"
+	printf '%s\n' "set fb:1 a" "get fb:1" "increment fb:2" "set fb:3 c" >"$in"
 	t0=$(now_ms)
 	run -69 --separate-stderr to_file fsmc_cfg "$cfg" -f "$in"
 	ms=$(($(now_ms) - t0))
 	[ "$ms" -lt 2300 ]
-	out_is '-ERR A TIMEOUT OCCURRED\n-ERR A TIMEOUT OCCURRED\n-ERR A TIMEOUT OCCURRED\n'
+	out_is '-ERR A TIMEOUT OCCURRED\n-ERR A TIMEOUT OCCURRED\n-ERR A TIMEOUT OCCURRED\n-ERR A TIMEOUT OCCURRED\n'
 	[ "${stderr_lines[0]}" = "fsmemcache: line 1: set fb:1: timed out (127.0.0.1:$FROZEN_PORT)" ]
 	[ "${stderr_lines[1]}" = "fsmemcache: line 2: get fb:1: timed out (127.0.0.1:$FROZEN_PORT)" ]
+	# A counter waits for the lines in flight before it: a failure of its own.
+	[ "${stderr_lines[2]}" = "fsmemcache: line 3: increment fb:2: timed out (127.0.0.1:$FROZEN_PORT)" ]
 	# Two failures in a row skip the server (failure_limit's default).
-	[[ ${stderr_lines[2]} =~ ^"fsmemcache: line 3: increment fb:2: server skipped until "[0-2][0-9]:[0-5][0-9]:[0-6][0-9]" UTC: timed out (127.0.0.1:$FROZEN_PORT)"$ ]]
+	[[ ${stderr_lines[3]} =~ ^"fsmemcache: line 4: set fb:3: server skipped until "[0-2][0-9]:[0-5][0-9]:[0-6][0-9]" UTC: timed out (127.0.0.1:$FROZEN_PORT)"$ ]]
 	summary
-	[ "$S_LINES" -eq 3 ]
-	[ "$S_ERRORS" -eq 3 ]
+	[ "$S_LINES" -eq 4 ]
+	[ "$S_ERRORS" -eq 4 ]
 }
 
 # A server that dies, or restarts, in the middle of a batch.
