@@ -4,7 +4,36 @@
 
 load helper
 
-teardown() { mc_stop; }
+FAKE=$BATS_TEST_DIRNAME/fake-memcached.py
+
+teardown() {
+	local pid
+	mc_stop
+	for pid in "${FAKE_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
+# Start tests/fake-memcached.py with the arguments given, and a
+# configuration naming it alone; its port in FAKE_PORT.
+fake_start() {
+	local dir deadline=$((SECONDS + 10))
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/fake.XXXXXX")
+	python3 "$FAKE" --port-file "$dir/port" --lifetime 60 "$@" \
+	    >"$dir/output" 2>&1 3>&- &
+	FAKE_PIDS+=("$!")
+	until [ -s "$dir/port" ]; do
+		if [ "$SECONDS" -gt "$deadline" ]; then
+			cat "$dir/output" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	read -r FAKE_PORT <"$dir/port"
+	FSMC_CFG=$dir/fake.cfg
+	printf 'servers = "127.0.0.1:%d";\n' "$FAKE_PORT" >"$FSMC_CFG"
+}
 
 # A server of the test's own and a configuration naming it.
 own_server() {
@@ -254,4 +283,26 @@ fsmemcache: keys: connection refused (127.0.0.1:$dead)" ]
 	touch "$stop"
 	wait "$reader"
 	[ "${output%% *}" -eq 50000 ]
+}
+
+@test "a metadump line with a key longer than memcached allows is a protocol error: keys lists the keys before it, dump none, exit 76" {
+	local long=a max=a fields='exp=-1 la=1 cas=1 fetch=no cls=1 size=2' err
+	while [ "${#long}" -lt 251 ]; do
+		long+=a
+	done
+	max=${long:0:250}
+	fake_start --mode reply --target lru_crawler \
+	    --reply "key=k1 $fields\r\nkey=$max $fields\r\nkey=$long $fields\r\nkey=k2 $fields\r\nEND"
+	err="protocol error: a key longer than 250 bytes in lru_crawler metadump: 'key=${long:0:67}...' (127.0.0.1:$FAKE_PORT)"
+	run -76 --separate-stderr fsmc_out keys
+	out_is "k1\n$max\n"
+	[ "${stderr_lines[0]}" = "-ERR SOME ERRORS WERE REPORTED" ]
+	[ "${stderr_lines[1]}" = "fsmemcache: keys: $err" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	run -76 --separate-stderr fsmc_out keys --big 3
+	out_is ''
+	[ "${stderr_lines[1]}" = "fsmemcache: keys: $err" ]
+	run -76 --separate-stderr fsmc_out dump
+	out_is '# fsmemcache dump: each item is "{LENGTH} set KEY EXPIRES FLAGS", a newline, LENGTH bytes of value and a newline\n'
+	[ "${stderr_lines[2]}" = "fsmemcache: dump: $err" ]
 }

@@ -105,44 +105,12 @@ read_window(struct fsmc_call *call, struct window *w, struct fsmc_conn *conn,
 	return (ret);
 }
 
-/*
- * A server's keys, listed before any is read, back to back: the expiry
- * (as metadump has it), the size, the length, the key and a NUL.
- */
+/* A server's keys, listed before any is read. */
 struct names {
-	char *buf;
-	size_t len, cap;
+	struct fsmc_keybuf kb;
 	size_t skipped;	   /* keys the text protocol cannot carry */
 	const char *error; /* for the server's entry in the result */
 };
-
-#define NAME_HEAD (sizeof(long long) + sizeof(unsigned long long) + 1)
-
-static int
-add_name(struct names *nm, const char *key, size_t len, long long exp,
-    unsigned long long size)
-{
-	size_t need = NAME_HEAD + len + 1, cap;
-	char *buf;
-
-	if (nm->len + need > nm->cap) {
-		cap = nm->cap == 0 ? 65536 : nm->cap * 2;
-		if (cap > NAMES_MAX)
-			cap = NAMES_MAX;
-		if (nm->len + need > cap)
-			return (-2);
-		if ((buf = realloc(nm->buf, cap)) == NULL)
-			return (-3);
-		nm->buf = buf;
-		nm->cap = cap;
-	}
-	memcpy(nm->buf + nm->len, &exp, sizeof exp);
-	memcpy(nm->buf + nm->len + sizeof exp, &size, sizeof size);
-	nm->buf[nm->len + NAME_HEAD - 1] = (char)len;
-	memcpy(nm->buf + nm->len + NAME_HEAD, key, len + 1);
-	nm->len += need;
-	return (0);
-}
 
 /*
  * List one server's keys that match, whole, into nm.  Returns 0, or -1,
@@ -168,9 +136,8 @@ list_names(struct fsmc_call *call, size_t which, struct names *nm,
 		/* A key the text protocol cannot carry cannot be read. */
 		if (fsmc_bad_key(key, len, call->fc->nslen) != NULL)
 			nm->skipped++;
-		else if ((r = add_name(nm, key, len, exp, size)) == 0)
-			r = 0;
-		else
+		else if ((r = fsmc_keybuf_add(
+			      &nm->kb, NAMES_MAX, key, len, exp, size)) != 0)
 			md.why = r == -2 ? "more than " NAMES_MAX_TEXT
 					   " of keys: a longer pattern "
 					   "lists fewer" :
@@ -227,7 +194,8 @@ dump_server(struct fsmc_call *call, struct window *w, size_t which,
 	memcached_return_t rc = MEMCACHED_SUCCESS;
 	char server[300];
 	unsigned long long size, bytes = 0;
-	size_t at, len;
+	const char *key;
+	size_t at = 0, len;
 	long long exp;
 	int r = 0;
 
@@ -237,15 +205,13 @@ dump_server(struct fsmc_call *call, struct window *w, size_t which,
 		*why = "a server the configuration does not have";
 		return (-3);
 	}
-	for (at = 0; at < nm->len && r == 0; at += NAME_HEAD + len + 1) {
-		memcpy(&exp, nm->buf + at, sizeof exp);
-		memcpy(&size, nm->buf + at + sizeof exp, sizeof size);
-		len = (unsigned char)nm->buf[at + NAME_HEAD - 1];
-		memcpy(w->names[w->n], nm->buf + at + NAME_HEAD, len + 1);
+	while (r == 0 &&
+	    fsmc_keybuf_next(&nm->kb, &at, &key, &len, &exp, &size) == 1) {
+		memcpy(w->names[w->n], key, len + 1);
 		w->exp[w->n++] = exp;
 		bytes += size;
 		if (w->n == WINDOW_KEYS || bytes >= WINDOW_BYTES ||
-		    at + NAME_HEAD + len + 1 == nm->len) {
+		    at == nm->kb.len) {
 			r = read_window(call, w, conn, server, &rc);
 			bytes = 0;
 		}
@@ -305,7 +271,7 @@ cmd_dump(struct fsmc_call *call)
 	fsmc_fanout_run(parts, (uint32_t)st->nservers, list_part, &dr);
 	for (i = 0; i < st->nservers; i++) {
 		if (r == 1) {
-			free(dr.names[i].buf);
+			free(dr.names[i].kb.buf);
 			continue;
 		}
 		res->skipped += dr.names[i].skipped;
@@ -322,7 +288,7 @@ cmd_dump(struct fsmc_call *call)
 				    why == detail ? "protocol error" : why;
 			}
 		}
-		free(dr.names[i].buf);
+		free(dr.names[i].kb.buf);
 		if (parts[i].status != FSMC_OK) {
 			res->servers[i].error = dr.names[i].error;
 			res->servers[i].status = parts[i].status;

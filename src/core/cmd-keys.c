@@ -540,6 +540,13 @@ fsmc_metadump_next(struct fsmc_metadump *md, char **keyp, size_t *lenp,
 		if (*rest != '\0')
 			*rest++ = '\0';
 		len = url_decode(key);
+		/* memcached holds none longer: a listing of one is broken. */
+		if (len > FSMC_KEY_MAX)
+			return (md_failed(md,
+			    fsmc_conn_broken(&md->c,
+				"a key longer than 250 bytes in lru_crawler "
+				"metadump",
+				line, 4 + len)));
 		if (len < nslen || memcmp(key, ns, nslen) != 0)
 			continue;
 		key += nslen;
@@ -564,18 +571,71 @@ fsmc_metadump_close(struct fsmc_metadump *md)
 	fsmc_conn_free(&md->c);
 }
 
+#define KEYBUF_HEAD (sizeof(long long) + sizeof(unsigned long long) + 1)
+#define KEYBUF_FIRST 65536
+
 /*
- * What one server listed, kept until the servers before it are merged:
- * records of the expiry, the size, the length, the key and a NUL, back
- * to back; with --big only its largest, in a heap.  A server lists a
- * key once, so one whose names pass the pool's limit makes the pool
- * pass it too: the listing stops one key past it, where merging it
- * fails as surely as when the keys went straight into the pool.
+ * Add a key to kb, which never grows past max bytes: 0, -2 when the
+ * record would pass max or the key is longer than memcached allows
+ * (its length is one byte), -3 out of memory.
+ */
+int
+fsmc_keybuf_add(struct fsmc_keybuf *kb, size_t max, const char *key, size_t len,
+    long long exp, unsigned long long size)
+{
+	size_t need = KEYBUF_HEAD + len + 1, cap;
+	char *buf;
+
+	if (len > FSMC_KEY_MAX || need > max || kb->len > max - need)
+		return (-2);
+	if (kb->len + need > kb->cap) {
+		cap = kb->cap == 0 ? KEYBUF_FIRST : kb->cap;
+		while (cap < kb->len + need)
+			cap = cap > max / 2 ? max : cap * 2;
+		if (cap > max)
+			cap = max;
+		if ((buf = realloc(kb->buf, cap)) == NULL)
+			return (-3);
+		kb->buf = buf;
+		kb->cap = cap;
+	}
+	memcpy(kb->buf + kb->len, &exp, sizeof exp);
+	memcpy(kb->buf + kb->len + sizeof exp, &size, sizeof size);
+	kb->buf[kb->len + KEYBUF_HEAD - 1] = (char)len;
+	memcpy(kb->buf + kb->len + KEYBUF_HEAD, key, len);
+	kb->buf[kb->len + KEYBUF_HEAD + len] = '\0';
+	kb->len += need;
+	kb->bytes += len + 1;
+	return (0);
+}
+
+/*
+ * The record at *at in kb, a NUL-terminated key, and *at moved past it:
+ * 1, or 0 when there is none.
+ */
+int
+fsmc_keybuf_next(const struct fsmc_keybuf *kb, size_t *at, const char **keyp,
+    size_t *lenp, long long *exp, unsigned long long *size)
+{
+	if (*at >= kb->len)
+		return (0);
+	memcpy(exp, kb->buf + *at, sizeof *exp);
+	memcpy(size, kb->buf + *at + sizeof *exp, sizeof *size);
+	*lenp = (unsigned char)kb->buf[*at + KEYBUF_HEAD - 1];
+	*keyp = kb->buf + *at + KEYBUF_HEAD;
+	*at += KEYBUF_HEAD + *lenp + 1;
+	return (1);
+}
+
+/*
+ * What one server listed, kept until the servers before it are merged;
+ * with --big only its largest, in a heap.  A server lists a key once,
+ * so one whose names pass the pool's limit makes the pool pass it too:
+ * the listing stops one key past it, where merging it fails as surely
+ * as when the keys went straight into the pool.
  */
 struct listing {
-	char *buf;
-	size_t len, cap;
-	size_t bytes; /* of names, as keep() counts them */
+	struct fsmc_keybuf kb;
 	struct heap h;
 	const char *error; /* for the server's entry in the result */
 };
@@ -583,41 +643,12 @@ struct listing {
 static const char too_many[] =
     "more than " FSMC_KEYS_MAX_TEXT " keys: a longer prefix lists fewer";
 
-#define RECORD_HEAD (sizeof(long long) + sizeof(unsigned long long) + 1)
-
 /* What the parts of keys share. */
 struct keys_run {
 	struct fsmc_call *call;
 	struct listing *lists;
 	size_t big;
 };
-
-/* Add a key to a listing: 0, -2 past the limits, -3 out of memory. */
-static int
-record(struct listing *ls, const char *key, size_t len, long long exp,
-    unsigned long long size)
-{
-	size_t need = RECORD_HEAD + len + 1, cap;
-	char *buf;
-
-	if (ls->len + need > ls->cap) {
-		cap = ls->cap == 0 ? 65536 : ls->cap * 2;
-		while (cap < ls->len + need)
-			cap *= 2;
-		if ((buf = realloc(ls->buf, cap)) == NULL)
-			return (-3);
-		ls->buf = buf;
-		ls->cap = cap;
-	}
-	memcpy(ls->buf + ls->len, &exp, sizeof exp);
-	memcpy(ls->buf + ls->len + sizeof exp, &size, sizeof size);
-	ls->buf[ls->len + RECORD_HEAD - 1] = (char)len;
-	memcpy(ls->buf + ls->len + RECORD_HEAD, key, len);
-	ls->buf[ls->len + RECORD_HEAD + len] = '\0';
-	ls->len += need;
-	ls->bytes += len + 1;
-	return (ls->bytes > FSMC_KEYS_BYTES ? -2 : 0);
-}
 
 /*
  * List the part's server's keys into its listing.  On failure the part
@@ -652,8 +683,10 @@ list_part(struct fsmc_part *p)
 		 */
 		else if (++listed > FSMC_KEYS_MAX)
 			r = -2;
-		else
-			r = record(ls, key, len, exp, size);
+		else if ((r = fsmc_keybuf_add(
+			      &ls->kb, SIZE_MAX, key, len, exp, size)) == 0 &&
+		    ls->kb.bytes > FSMC_KEYS_BYTES)
+			r = -2;
 		if (r == -2)
 			md.why = too_many;
 		else if (r == -3)
@@ -681,19 +714,15 @@ merge(struct keys_run *kr, struct keyset *ks, struct fsmc_part *p)
 	struct listing *ls = &kr->lists[p->i];
 	unsigned long long size;
 	long long exp;
-	size_t at, len;
+	const char *key;
+	size_t at = 0, len;
 	int r = 0;
 
 	if (kr->big > 0 && p->status == FSMC_OK)
 		r = heap_take(&ls->h, call->res);
-	for (at = 0; kr->big == 0 && at < ls->len && r == 0;
-	     at += RECORD_HEAD + len + 1) {
-		memcpy(&exp, ls->buf + at, sizeof exp);
-		memcpy(&size, ls->buf + at + sizeof exp, sizeof size);
-		len = (unsigned char)ls->buf[at + RECORD_HEAD - 1];
-		r = keep(
-		    call, ks, p->i, ls->buf + at + RECORD_HEAD, len, exp, size);
-	}
+	while (kr->big == 0 && r == 0 &&
+	    fsmc_keybuf_next(&ls->kb, &at, &key, &len, &exp, &size) == 1)
+		r = keep(call, ks, p->i, key, len, exp, size);
 	if (r != 0) {
 		ls->error = r == -2 ? too_many : "out of memory";
 		fsmc_part_failed(p, r == -2 ? FSMC_ESERVER : FSMC_EINTERNAL,
@@ -707,7 +736,7 @@ merge(struct keys_run *kr, struct keyset *ks, struct fsmc_part *p)
 	while (ls->h.n > 0)
 		free(ls->h.k[--ls->h.n].name);
 	free(ls->h.k);
-	free(ls->buf);
+	free(ls->kb.buf);
 }
 
 /* The configured servers, in res->servers, for a command that asks them all. */

@@ -622,4 +622,20 @@ int fsmc_metadump_next(struct fsmc_metadump *, char **, size_t *, long long *,
 void fsmc_metadump_close(struct fsmc_metadump *);
 enum fsmc_status fsmc_servers_copy(struct fsmc_call *);
 
+/*
+ * cmd-keys.c, shared with cmd-dump.c: the keys a server listed, kept
+ * until they are used, as records back to back: the expiry (as
+ * metadump has it), the size, the length, the key and a NUL.
+ */
+struct fsmc_keybuf {
+	char *buf;
+	size_t len, cap;
+	size_t bytes; /* of the keys, each with its NUL */
+};
+
+int fsmc_keybuf_add(struct fsmc_keybuf *, size_t, const char *, size_t,
+    long long, unsigned long long);
+int fsmc_keybuf_next(const struct fsmc_keybuf *, size_t *, const char **,
+    size_t *, long long *, unsigned long long *);
+
 #endif
