@@ -389,8 +389,7 @@ with open(sys.argv[1], "wb") as f:
         f.write(b"{65536} set v%d 0 0\n" % i + bytes([i % 256]) * 65536 + b"\n")
 EOF
 	run -0 --separate-stderr fsmc --pipe -f "$BATS_TEST_TMPDIR/in"
-	# AddressSanitizer (make check) keeps freed memory in quarantine.
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 \
+	ASAN_OPTIONS=$(measured_asan) \
 	    /usr/bin/time -f 'rss %M' -o "$BATS_TEST_TMPDIR/rss" \
 	    "$FSMC_BIN" -c "$FSMC_CFG" -q dump >"$BATS_TEST_TMPDIR/dump"
 	run -0 grep -a -c '^{65536} set v' "$BATS_TEST_TMPDIR/dump"

@@ -168,7 +168,8 @@ wire() {
 	[[ " $* " != *" health "* ]] || opts=(-i 0.1)
 	t0=$(date +%s%N)
 	ST=0
-	/usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" \
+	ASAN_OPTIONS=$(measured_asan) \
+	    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" \
 	    timeout -s KILL "$guard" \
 	    "$FSMC_BIN" -c /dev/null -s "127.0.0.1:$FAKE_PORT" -t "$T" \
 	    "${opts[@]}" "$@" \
