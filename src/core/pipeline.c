@@ -45,7 +45,13 @@ struct pl_server {
 struct fsmc_pipeline {
 	unsigned int window;	  /* requests in flight per server, at most */
 	struct pl_entry *entries; /* a ring, in the order sent */
-	size_t cap;
+	size_t cap;		  /* results held, at most */
+	/*
+	 * The sizes of the rings of entries and of each server's slots:
+	 * cap and window rounded up to a power of two, so that a mask finds
+	 * a place in them, not a division, several times a line.
+	 */
+	size_t nentries, nslots;
 	uint64_t first, next; /* the oldest entry held, and the next */
 	struct pl_server *servers;
 	uint32_t nservers;
@@ -60,7 +66,7 @@ static void drain(struct fsmc_session *);
 static struct pl_entry *
 entry_at(struct fsmc_pipeline *p, uint64_t seq)
 {
-	return (&p->entries[seq % p->cap]);
+	return (&p->entries[seq & (p->nentries - 1)]);
 }
 
 static void
@@ -73,6 +79,17 @@ free_servers(struct fsmc_pipeline *p)
 	free(p->servers);
 	p->servers = NULL;
 	p->nservers = 0;
+}
+
+/* The smallest power of two not below n. */
+static size_t
+power_of_two(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return (p);
 }
 
 /*
@@ -92,7 +109,9 @@ pipeline(struct fsmc_session *s, unsigned int w)
 		return (NULL);
 	p->window = w;
 	p->cap = (size_t)w * (servers > 0 ? servers : 1);
-	p->entries = calloc(p->cap, sizeof *p->entries);
+	p->nentries = power_of_two(p->cap);
+	p->nslots = power_of_two(w);
+	p->entries = calloc(p->nentries, sizeof *p->entries);
 	p->keys = calloc(w, sizeof *p->keys);
 	p->lens = calloc(w, sizeof *p->lens);
 	p->which = calloc(w, sizeof *p->which);
@@ -167,7 +186,7 @@ fit_servers(struct fsmc_session *s, struct fsmc_pipeline *p)
 	p->nservers = n;
 	for (i = 0; i < n; i++) {
 		p->servers[i].slots =
-		    calloc(p->window, sizeof *p->servers[i].slots);
+		    calloc(p->nslots, sizeof *p->servers[i].slots);
 		if (p->servers[i].slots == NULL) {
 			free_servers(p);
 			return (-1);
@@ -179,7 +198,7 @@ fit_servers(struct fsmc_session *s, struct fsmc_pipeline *p)
 static struct pl_slot *
 slot_at(struct fsmc_pipeline *p, struct pl_server *sv, size_t k)
 {
-	return (&sv->slots[(sv->head + k) % p->window]);
+	return (&sv->slots[(sv->head + k) & (p->nslots - 1)]);
 }
 
 /* An entry's command is over: count a server's failure with it. */
@@ -206,7 +225,7 @@ fail_all(struct fsmc_session *s, uint32_t i, memcached_return_t rc)
 
 	for (; sv->n > 0; sv->n--, s->inflight--) {
 		sl = slot_at(p, sv, 0);
-		sv->head = (sv->head + 1) % p->window;
+		sv->head = (sv->head + 1) & (p->nslots - 1);
 		if (sl->copy)
 			continue;
 		e = entry_at(p, sl->seq);
@@ -333,7 +352,7 @@ read_gets(struct fsmc_session *s, uint32_t i, int64_t deadline)
 		rc = first;
 	for (j = 0; j < n; j++) {
 		e = entry_at(p, slot_at(p, sv, 0)->seq);
-		sv->head = (sv->head + 1) % p->window;
+		sv->head = (sv->head + 1) & (p->nslots - 1);
 		sv->n--;
 		sv->sent--;
 		s->inflight--;
@@ -388,7 +407,7 @@ complete_one(struct fsmc_session *s, uint32_t i)
 		fail_all(s, i, rc);
 		return;
 	}
-	sv->head = (sv->head + 1) % p->window;
+	sv->head = (sv->head + 1) & (p->nslots - 1);
 	sv->n--;
 	sv->sent--;
 	s->inflight--;
@@ -721,7 +740,7 @@ fsmc_session_receive(struct fsmc_session *s, int wait, struct fsmc_result *res)
 		complete_one(s, e->server);
 	}
 	/* The entry's result is the caller's now; sending clears it. */
-	*res = e->res;
+	fsmc_result_move(res, &e->res);
 	p->first++;
 	return (1);
 }
