@@ -607,19 +607,18 @@ send_entry(struct fsmc_session *s, struct pl_entry *e, uint64_t seq)
 static char **
 copy_words(int argc, char **argv, char **blockp, char **words)
 {
-	size_t len = 0, n;
+	size_t len = 0, lens[FSMC_MAX_TOKENS];
 	char *block;
 	int k;
 
 	for (k = 0; k < argc; k++)
-		len += strlen(argv[k]) + 1;
+		len += lens[k] = strlen(argv[k]) + 1;
 	if ((block = malloc(len > 0 ? len : 1)) == NULL)
 		return (NULL);
 	for (k = 0, len = 0; k < argc; k++) {
-		n = strlen(argv[k]) + 1;
-		memcpy(block + len, argv[k], n);
+		memcpy(block + len, argv[k], lens[k]);
 		words[k] = block + len;
-		len += n;
+		len += lens[k];
 	}
 	*blockp = block;
 	return (words);
