@@ -49,11 +49,20 @@ static char *
 clean_word(char *word, char delim)
 {
 	char *src, *dst, *start, *end = NULL;
+	size_t n;
 	int quoted = 0;
 	char c;
 
 	while (*word == ' ')
 		word++;
+	/* Most words hold neither escape nor quote: only trailing spaces go. */
+	n = strcspn(word, "\\'");
+	if (word[n] == '\0') {
+		while (n > 0 && word[n - 1] == ' ')
+			n--;
+		word[n] = '\0';
+		return (word);
+	}
 	start = dst = word;
 	for (src = word; *src != '\0'; src++) {
 		if (*src == '\\' && (c = unescape(src[1], delim)) != '\0') {
