@@ -790,14 +790,17 @@ text_value(struct fsmc_conn *c, int64_t deadline, const char *const *keys,
 	if ((rc = fsmc_conn_line(c, deadline, &line, &len)) !=
 	    MEMCACHED_SUCCESS)
 		return (rc);
-	if (strcmp(line, "END") == 0)
-		return (MEMCACHED_END);
-	if (text_error(line, &rc))
-		return (rc);
-	if (strncmp(line, "VALUE ", 6) != 0)
+	/* The line a multi-get's reply has most of is looked for first. */
+	if (strncmp(line, "VALUE ", 6) != 0) {
+		if (strcmp(line, "END") == 0)
+			return (MEMCACHED_END);
+		if (text_error(line, &rc))
+			return (rc);
 		return (unexpected(c, FSMC_V_GET, line, len));
+	}
 	key = line + 6;
-	keylen = strcspn(key, " ");
+	for (keylen = 0; key[keylen] != '\0' && key[keylen] != ' '; keylen++)
+		;
 	p = key + keylen;
 	if (keylen == 0 || *p++ != ' ' ||
 	    (p = parse_unsigned(p, UINT32_MAX, &flags)) == NULL ||

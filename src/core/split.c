@@ -55,8 +55,12 @@ clean_word(char *word, char delim)
 
 	while (*word == ' ')
 		word++;
-	/* Most words hold neither escape nor quote: only trailing spaces go. */
-	n = strcspn(word, "\\'");
+	/*
+	 * Most words hold neither escape nor quote: only trailing spaces go.
+	 * A loop, as strcspn() costs more to set up than a short word.
+	 */
+	for (n = 0; word[n] != '\0' && word[n] != '\\' && word[n] != '\''; n++)
+		;
 	if (word[n] == '\0') {
 		while (n > 0 && word[n - 1] == ' ')
 			n--;
