@@ -206,14 +206,16 @@ fsmc_find_command(const char *name)
 
 	/*
 	 * The names are in lower case and most differ in their first byte,
-	 * which spares a comparison of each.  A byte past ASCII is left to
-	 * strcasecmp(), which folds it as the locale says.
+	 * which spares a comparison of each, and most lines give them so,
+	 * which a comparison that folds nothing finds sooner.  A byte past
+	 * ASCII is left to strcasecmp(), which folds it as the locale says.
 	 */
 	first = name[0] >= 'A' && name[0] <= 'Z' ? (char)(name[0] - 'A' + 'a') :
 						   name[0];
 	for (cmd = fsmc_cmds; cmd->name != NULL; cmd++) {
 		if ((cmd->name[0] == first || (unsigned char)first >= 0x80) &&
-		    strcasecmp(cmd->name, name) == 0)
+		    (strcmp(cmd->name, name) == 0 ||
+			strcasecmp(cmd->name, name) == 0))
 			return (cmd);
 	}
 	return (NULL);
