@@ -540,15 +540,12 @@ request_of(const struct fsmc_call *call, struct fsmc_request *rq)
 }
 
 /*
- * Write a request on server i's connection, after the gets before it.
- * A get waits to be written with those after it, as one multi-get.  A
- * failure fails what is in flight.
+ * Write a request other than a get on server i's connection, after the
+ * gets before it.  A failure fails what is in flight.
  */
 static int
 put_request(struct fsmc_session *s, uint32_t i, const struct fsmc_request *rq)
 {
-	if (rq->verb == FSMC_V_GET)
-		return (0);
 	if (write_gets(s, i) != 0)
 		return (-1);
 	if (fsmc_wire_request(&s->link.conns[i], rq) == 0)
@@ -579,6 +576,11 @@ send_entry(struct fsmc_session *s, struct pl_entry *e, uint64_t seq)
 	if (rc != MEMCACHED_SUCCESS) {
 		fsmc_fail_rc(&e->call, rc);
 		finish(s, e);
+		return (0);
+	}
+	/* A get waits to be written with those after it, as one multi-get. */
+	if (fsmc_op_verb(e->call.cmd->op) == FSMC_V_GET) {
+		add_slot(s, i, seq, 0, FSMC_V_GET);
 		return (0);
 	}
 	request_of(&e->call, &rq);
