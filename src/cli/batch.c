@@ -376,7 +376,9 @@ take_some(struct fsmc_session *s, struct inflight *q, struct output *out,
 	while (q->n > 0 && (max == 0 || n++ < max) &&
 	    fsmc_session_receive(s, wait, &res) == 1) {
 		lineno = q->lineno[q->head];
-		q->head = (q->head + 1) % q->cap;
+		/* Not a division a line: the ring's size is no power of two. */
+		if (++q->head == q->cap)
+			q->head = 0;
 		q->n--;
 		output_warning(&res, lineno);
 		show(out, t, &res, lineno);
@@ -408,6 +410,7 @@ send_line(struct fsmc_session *s, struct inflight *q, struct output *out,
     struct tally *t, const struct batch_options *bo, int argc, char **words,
     const char *value, size_t vlen, unsigned long lineno)
 {
+	size_t i;
 	int r;
 
 	if (room(q) != 0) {
@@ -428,7 +431,8 @@ send_line(struct fsmc_session *s, struct inflight *q, struct output *out,
 		q->refused = 1;
 		return;
 	}
-	q->lineno[(q->head + q->n++) % q->cap] = lineno;
+	i = q->head + q->n++;
+	q->lineno[i < q->cap ? i : i - q->cap] = lineno;
 	take(s, q, out, t, bo->stop_on_error, 0);
 }
 

@@ -65,6 +65,24 @@ health_exit(const struct fsmc_result *res)
 static int
 write_to(struct output *out, FILE *fp, const void *buf, size_t len)
 {
+	const unsigned char *p = buf;
+	size_t i;
+
+	/*
+	 * The few bytes of most replies of a batch, and the newline after a
+	 * value, cost less put one by one into standard output's buffer than
+	 * through fwrite()'s calls.  Only this thread writes to it; standard
+	 * error, unbuffered, gets each line in one write.
+	 */
+	if (len <= 16 && fp == stdout) {
+		for (i = 0; i < len; i++) {
+			if (putc_unlocked(p[i], fp) == EOF) {
+				out->failed = 1;
+				return (-1);
+			}
+		}
+		return (0);
+	}
 	if (fwrite(buf, 1, len, fp) != len) {
 		out->failed = 1;
 		return (-1);

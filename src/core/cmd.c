@@ -202,9 +202,20 @@ const struct fsmc_cmd *
 fsmc_find_command(const char *name)
 {
 	const struct fsmc_cmd *cmd;
+	char first;
 
+	/*
+	 * The names are in lower case and most differ in their first byte,
+	 * which spares a comparison of each, and most lines give them so,
+	 * which a comparison that folds nothing finds sooner.  A byte past
+	 * ASCII is left to strcasecmp(), which folds it as the locale says.
+	 */
+	first = name[0] >= 'A' && name[0] <= 'Z' ? (char)(name[0] - 'A' + 'a') :
+						   name[0];
 	for (cmd = fsmc_cmds; cmd->name != NULL; cmd++) {
-		if (strcasecmp(cmd->name, name) == 0)
+		if ((cmd->name[0] == first || (unsigned char)first >= 0x80) &&
+		    (strcmp(cmd->name, name) == 0 ||
+			strcasecmp(cmd->name, name) == 0))
 			return (cmd);
 	}
 	return (NULL);
@@ -506,7 +517,7 @@ fsmc_prepare(struct fsmc_call *call, struct fsmc *fc, int argc, char **argv,
 	int nargs, maxargs, nopts;
 	char q[96];
 
-	memset(res, 0, sizeof *res);
+	fsmc_result_reset(res);
 	memset(call, 0, sizeof *call);
 	call->fc = fc;
 	call->res = res;

@@ -445,6 +445,8 @@ enum fsmc_status fsmc_prepare(struct fsmc_call *, struct fsmc *, int, char **,
 const char *fsmc_bad_key(const char *, size_t, size_t);
 
 /* fsmc.c */
+void fsmc_result_reset(struct fsmc_result *);
+void fsmc_result_move(struct fsmc_result *, const struct fsmc_result *);
 enum fsmc_status fsmc_fail(struct fsmc_result *, enum fsmc_status, const char *,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 enum fsmc_status fsmc_fail_rc(struct fsmc_call *, memcached_return_t);

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,46 @@ fsmc_result_clear(struct fsmc_result *res)
 	free(res->top);
 	free(res->words);
 	fsmc_health_clear(res);
-	memset(res, 0, sizeof *res);
+	fsmc_result_reset(res);
+}
+
+/* Where the text buffers of a result end. */
+#define MSG_END                              \
+	(offsetof(struct fsmc_result, msg) + \
+	    sizeof(((struct fsmc_result *)0)->msg))
+#define WARNING_END                              \
+	(offsetof(struct fsmc_result, warning) + \
+	    sizeof(((struct fsmc_result *)0)->warning))
+
+/*
+ * Empty res as a memset would, but write only the first byte of its two
+ * text buffers, most of its size: a batch empties a result per line.
+ */
+void
+fsmc_result_reset(struct fsmc_result *res)
+{
+	memset(res, 0, offsetof(struct fsmc_result, msg));
+	res->msg[0] = '\0';
+	memset((char *)res + MSG_END, 0,
+	    offsetof(struct fsmc_result, warning) - MSG_END);
+	res->warning[0] = '\0';
+	memset((char *)res + WARNING_END, 0, sizeof *res - WARNING_END);
+}
+
+/*
+ * Copy the result src into dst, its text buffers up to their NUL: dst
+ * owns what src owned.
+ */
+void
+fsmc_result_move(struct fsmc_result *dst, const struct fsmc_result *src)
+{
+	memcpy(dst, src, offsetof(struct fsmc_result, msg));
+	memcpy(dst->msg, src->msg, strlen(src->msg) + 1);
+	memcpy((char *)dst + MSG_END, (const char *)src + MSG_END,
+	    offsetof(struct fsmc_result, warning) - MSG_END);
+	memcpy(dst->warning, src->warning, strlen(src->warning) + 1);
+	memcpy((char *)dst + WARNING_END, (const char *)src + WARNING_END,
+	    sizeof *dst - WARNING_END);
 }
 
 /*

@@ -45,7 +45,13 @@ struct pl_server {
 struct fsmc_pipeline {
 	unsigned int window;	  /* requests in flight per server, at most */
 	struct pl_entry *entries; /* a ring, in the order sent */
-	size_t cap;
+	size_t cap;		  /* results held, at most */
+	/*
+	 * The sizes of the rings of entries and of each server's slots:
+	 * cap and window rounded up to a power of two, so that a mask finds
+	 * a place in them, not a division, several times a line.
+	 */
+	size_t nentries, nslots;
 	uint64_t first, next; /* the oldest entry held, and the next */
 	struct pl_server *servers;
 	uint32_t nservers;
@@ -60,7 +66,7 @@ static void drain(struct fsmc_session *);
 static struct pl_entry *
 entry_at(struct fsmc_pipeline *p, uint64_t seq)
 {
-	return (&p->entries[seq % p->cap]);
+	return (&p->entries[seq & (p->nentries - 1)]);
 }
 
 static void
@@ -73,6 +79,17 @@ free_servers(struct fsmc_pipeline *p)
 	free(p->servers);
 	p->servers = NULL;
 	p->nservers = 0;
+}
+
+/* The smallest power of two not below n. */
+static size_t
+power_of_two(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return (p);
 }
 
 /*
@@ -92,7 +109,9 @@ pipeline(struct fsmc_session *s, unsigned int w)
 		return (NULL);
 	p->window = w;
 	p->cap = (size_t)w * (servers > 0 ? servers : 1);
-	p->entries = calloc(p->cap, sizeof *p->entries);
+	p->nentries = power_of_two(p->cap);
+	p->nslots = power_of_two(w);
+	p->entries = calloc(p->nentries, sizeof *p->entries);
 	p->keys = calloc(w, sizeof *p->keys);
 	p->lens = calloc(w, sizeof *p->lens);
 	p->which = calloc(w, sizeof *p->which);
@@ -167,7 +186,7 @@ fit_servers(struct fsmc_session *s, struct fsmc_pipeline *p)
 	p->nservers = n;
 	for (i = 0; i < n; i++) {
 		p->servers[i].slots =
-		    calloc(p->window, sizeof *p->servers[i].slots);
+		    calloc(p->nslots, sizeof *p->servers[i].slots);
 		if (p->servers[i].slots == NULL) {
 			free_servers(p);
 			return (-1);
@@ -179,7 +198,7 @@ fit_servers(struct fsmc_session *s, struct fsmc_pipeline *p)
 static struct pl_slot *
 slot_at(struct fsmc_pipeline *p, struct pl_server *sv, size_t k)
 {
-	return (&sv->slots[(sv->head + k) % p->window]);
+	return (&sv->slots[(sv->head + k) & (p->nslots - 1)]);
 }
 
 /* An entry's command is over: count a server's failure with it. */
@@ -206,7 +225,7 @@ fail_all(struct fsmc_session *s, uint32_t i, memcached_return_t rc)
 
 	for (; sv->n > 0; sv->n--, s->inflight--) {
 		sl = slot_at(p, sv, 0);
-		sv->head = (sv->head + 1) % p->window;
+		sv->head = (sv->head + 1) & (p->nslots - 1);
 		if (sl->copy)
 			continue;
 		e = entry_at(p, sl->seq);
@@ -333,7 +352,7 @@ read_gets(struct fsmc_session *s, uint32_t i, int64_t deadline)
 		rc = first;
 	for (j = 0; j < n; j++) {
 		e = entry_at(p, slot_at(p, sv, 0)->seq);
-		sv->head = (sv->head + 1) % p->window;
+		sv->head = (sv->head + 1) & (p->nslots - 1);
 		sv->n--;
 		sv->sent--;
 		s->inflight--;
@@ -388,7 +407,7 @@ complete_one(struct fsmc_session *s, uint32_t i)
 		fail_all(s, i, rc);
 		return;
 	}
-	sv->head = (sv->head + 1) % p->window;
+	sv->head = (sv->head + 1) & (p->nslots - 1);
 	sv->n--;
 	sv->sent--;
 	s->inflight--;
@@ -521,15 +540,12 @@ request_of(const struct fsmc_call *call, struct fsmc_request *rq)
 }
 
 /*
- * Write a request on server i's connection, after the gets before it.
- * A get waits to be written with those after it, as one multi-get.  A
- * failure fails what is in flight.
+ * Write a request other than a get on server i's connection, after the
+ * gets before it.  A failure fails what is in flight.
  */
 static int
 put_request(struct fsmc_session *s, uint32_t i, const struct fsmc_request *rq)
 {
-	if (rq->verb == FSMC_V_GET)
-		return (0);
 	if (write_gets(s, i) != 0)
 		return (-1);
 	if (fsmc_wire_request(&s->link.conns[i], rq) == 0)
@@ -562,6 +578,11 @@ send_entry(struct fsmc_session *s, struct pl_entry *e, uint64_t seq)
 		finish(s, e);
 		return (0);
 	}
+	/* A get waits to be written with those after it, as one multi-get. */
+	if (fsmc_op_verb(e->call.cmd->op) == FSMC_V_GET) {
+		add_slot(s, i, seq, 0, FSMC_V_GET);
+		return (0);
+	}
 	request_of(&e->call, &rq);
 	if (put_request(s, i, &rq) != 0) {
 		e->call.conn = NULL;
@@ -588,19 +609,18 @@ send_entry(struct fsmc_session *s, struct pl_entry *e, uint64_t seq)
 static char **
 copy_words(int argc, char **argv, char **blockp, char **words)
 {
-	size_t len = 0, n;
+	size_t len = 0, lens[FSMC_MAX_TOKENS];
 	char *block;
 	int k;
 
 	for (k = 0; k < argc; k++)
-		len += strlen(argv[k]) + 1;
+		len += lens[k] = strlen(argv[k]) + 1;
 	if ((block = malloc(len > 0 ? len : 1)) == NULL)
 		return (NULL);
 	for (k = 0, len = 0; k < argc; k++) {
-		n = strlen(argv[k]) + 1;
-		memcpy(block + len, argv[k], n);
+		memcpy(block + len, argv[k], lens[k]);
 		words[k] = block + len;
-		len += n;
+		len += lens[k];
 	}
 	*blockp = block;
 	return (words);
@@ -721,7 +741,7 @@ fsmc_session_receive(struct fsmc_session *s, int wait, struct fsmc_result *res)
 		complete_one(s, e->server);
 	}
 	/* The entry's result is the caller's now; sending clears it. */
-	*res = e->res;
+	fsmc_result_move(res, &e->res);
 	p->first++;
 	return (1);
 }

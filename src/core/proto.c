@@ -70,6 +70,32 @@ verb_name(enum fsmc_verb v)
 	return (names[v]);
 }
 
+/* Write v in decimal at p; returns the end. */
+static char *
+put_decimal(char *p, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return (p);
+}
+
+/* Write v in decimal at p, with its sign when negative; returns the end. */
+static char *
+put_signed(char *p, int64_t v)
+{
+	if (v >= 0)
+		return (put_decimal(p, (uint64_t)v));
+	*p++ = '-';
+	/* -INT64_MIN is no int64_t. */
+	return (put_decimal(p, (uint64_t) - (v + 1) + 1));
+}
+
 /* A key on the wire: a space, the namespace and the key. */
 static int
 put_text_key(struct fsmc_conn *c, const char *key, size_t keylen)
@@ -80,38 +106,86 @@ put_text_key(struct fsmc_conn *c, const char *key, size_t keylen)
 	    fsmc_conn_put(c, key, keylen));
 }
 
+/*
+ * A store's request in one reservation, its numbers written by hand: a
+ * batch of sets writes one a line.
+ */
+static int
+put_text_store(struct fsmc_conn *c, const struct fsmc_request *rq)
+{
+	const char *ns = c->st->ns != NULL ? c->st->ns : "";
+	const char *name = verb_name(rq->verb);
+	size_t nslen = strlen(ns), namelen = strlen(name);
+	char *p, *start;
+
+	/* name, key, three numbers, " noreply", two CR LF */
+	if ((p = fsmc_conn_reserve(c,
+		 namelen + 1 + nslen + rq->keylen + 3 * 21 + 8 + 4 +
+		     rq->valuelen)) == NULL)
+		return (-1);
+	start = p;
+	memcpy(p, name, namelen);
+	p += namelen;
+	*p++ = ' ';
+	memcpy(p, ns, nslen);
+	p += nslen;
+	if (rq->keylen > 0)
+		memcpy(p, rq->key, rq->keylen);
+	p += rq->keylen;
+	*p++ = ' ';
+	p = put_decimal(p, rq->flags);
+	*p++ = ' ';
+	p = put_signed(p, rq->exptime);
+	*p++ = ' ';
+	p = put_decimal(p, rq->valuelen);
+	if (rq->noreply) {
+		memcpy(p, " noreply", 8);
+		p += 8;
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	if (rq->valuelen > 0)
+		memcpy(p, rq->value, rq->valuelen);
+	p += rq->valuelen;
+	*p++ = '\r';
+	*p++ = '\n';
+	c->outlen += (size_t)(p - start);
+	return (0);
+}
+
 static int
 put_text(struct fsmc_conn *c, const struct fsmc_request *rq)
 {
-	char num[96];
+	char num[96], *p = num;
 	int n = 0;
 
-	if (fsmc_conn_put(c, verb_name(rq->verb), strlen(verb_name(rq->verb))))
-		return (-1);
 	switch (rq->verb) {
 	case FSMC_V_SET:
 	case FSMC_V_ADD:
 	case FSMC_V_REPLACE:
 	case FSMC_V_APPEND:
 	case FSMC_V_PREPEND:
-		n = snprintf(num, sizeof num,
-		    " %" PRIu32 " %" PRId64 " %zu%s\r\n", rq->flags,
-		    rq->exptime, rq->valuelen, rq->noreply ? " noreply" : "");
-		if (put_text_key(c, rq->key, rq->keylen) ||
-		    fsmc_conn_put(c, num, (size_t)n) ||
-		    fsmc_conn_put(c, rq->value, rq->valuelen))
-			return (-1);
-		return (fsmc_conn_put(c, "\r\n", 2));
+		return (put_text_store(c, rq));
+	default:
+		break;
+	}
+	if (fsmc_conn_put(c, verb_name(rq->verb), strlen(verb_name(rq->verb))))
+		return (-1);
+	switch (rq->verb) {
 	case FSMC_V_DELETE:
-		n = snprintf(
-		    num, sizeof num, "%s\r\n", rq->noreply ? " noreply" : "");
+		if (rq->noreply) {
+			memcpy(p, " noreply", 8);
+			p += 8;
+		}
 		break;
 	case FSMC_V_INCR:
 	case FSMC_V_DECR:
-		n = snprintf(num, sizeof num, " %" PRIu64 "\r\n", rq->delta);
+		*p++ = ' ';
+		p = put_decimal(p, rq->delta);
 		break;
 	case FSMC_V_TOUCH:
-		n = snprintf(num, sizeof num, " %" PRId64 "\r\n", rq->exptime);
+		*p++ = ' ';
+		p = put_signed(p, rq->exptime);
 		break;
 	case FSMC_V_FLUSH:
 		if (rq->exptime > 0)
@@ -129,9 +203,11 @@ put_text(struct fsmc_conn *c, const struct fsmc_request *rq)
 	default:
 		return (fsmc_conn_put(c, "\r\n", 2));
 	}
+	*p++ = '\r';
+	*p++ = '\n';
 	if (put_text_key(c, rq->key, rq->keylen))
 		return (-1);
-	return (fsmc_conn_put(c, num, (size_t)n));
+	return (fsmc_conn_put(c, num, (size_t)(p - num)));
 }
 
 static void
@@ -265,21 +341,6 @@ fsmc_wire_request(struct fsmc_conn *c, const struct fsmc_request *rq)
 	return (put_text(c, rq));
 }
 
-/* Write v in decimal at p; returns the end. */
-static char *
-put_decimal(char *p, uint64_t v)
-{
-	char digits[20];
-	size_t n = 0;
-
-	do
-		digits[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n > 0)
-		*p++ = digits[--n];
-	return (p);
-}
-
 /*
  * Add a set, add, replace or delete without a reply, as put_text() or
  * put_binary() would, but in one reservation and without formatting:
@@ -349,7 +410,9 @@ fsmc_wire_mget(
     struct fsmc_conn *c, const char *const *keys, const size_t *lens, size_t n)
 {
 	struct fsmc_request rq;
-	size_t i;
+	const char *ns;
+	size_t i, nslen;
+	char *p;
 
 	if (c->binary) {
 		for (i = 0; i < n; i++) {
@@ -361,11 +424,18 @@ fsmc_wire_mget(
 		rq.verb = FSMC_V_NOOP;
 		return (put_binary(c, &rq));
 	}
+	ns = c->st->ns != NULL ? c->st->ns : "";
+	nslen = strlen(ns);
 	if (fsmc_conn_put(c, "get", 3))
 		return (-1);
+	/* A key a reservation, not three: a multi-get has hundreds. */
 	for (i = 0; i < n; i++) {
-		if (put_text_key(c, keys[i], lens[i]))
+		if ((p = fsmc_conn_reserve(c, 1 + nslen + lens[i])) == NULL)
 			return (-1);
+		*p++ = ' ';
+		memcpy(p, ns, nslen);
+		memcpy(p + nslen, keys[i], lens[i]);
+		c->outlen += 1 + nslen + lens[i];
 	}
 	return (fsmc_conn_put(c, "\r\n", 2));
 }
@@ -720,14 +790,17 @@ text_value(struct fsmc_conn *c, int64_t deadline, const char *const *keys,
 	if ((rc = fsmc_conn_line(c, deadline, &line, &len)) !=
 	    MEMCACHED_SUCCESS)
 		return (rc);
-	if (strcmp(line, "END") == 0)
-		return (MEMCACHED_END);
-	if (text_error(line, &rc))
-		return (rc);
-	if (strncmp(line, "VALUE ", 6) != 0)
+	/* The line a multi-get's reply has most of is looked for first. */
+	if (strncmp(line, "VALUE ", 6) != 0) {
+		if (strcmp(line, "END") == 0)
+			return (MEMCACHED_END);
+		if (text_error(line, &rc))
+			return (rc);
 		return (unexpected(c, FSMC_V_GET, line, len));
+	}
 	key = line + 6;
-	keylen = strcspn(key, " ");
+	for (keylen = 0; key[keylen] != '\0' && key[keylen] != ' '; keylen++)
+		;
 	p = key + keylen;
 	if (keylen == 0 || *p++ != ' ' ||
 	    (p = parse_unsigned(p, UINT32_MAX, &flags)) == NULL ||

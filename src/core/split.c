@@ -49,11 +49,24 @@ static char *
 clean_word(char *word, char delim)
 {
 	char *src, *dst, *start, *end = NULL;
+	size_t n;
 	int quoted = 0;
 	char c;
 
 	while (*word == ' ')
 		word++;
+	/*
+	 * Most words hold neither escape nor quote: only trailing spaces go.
+	 * A loop, as strcspn() costs more to set up than a short word.
+	 */
+	for (n = 0; word[n] != '\0' && word[n] != '\\' && word[n] != '\''; n++)
+		;
+	if (word[n] == '\0') {
+		while (n > 0 && word[n - 1] == ' ')
+			n--;
+		word[n] = '\0';
+		return (word);
+	}
 	start = dst = word;
 	for (src = word; *src != '\0'; src++) {
 		if (*src == '\\' && (c = unescape(src[1], delim)) != '\0') {
