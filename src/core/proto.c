@@ -342,9 +342,8 @@ fsmc_wire_request(struct fsmc_conn *c, const struct fsmc_request *rq)
 }
 
 /*
- * Add a set, add, replace or delete without a reply, as put_text() or
- * put_binary() would, but in one reservation and without formatting:
- * the whole cost of a --pipe line on the wire.
+ * Add a set, add, replace or delete without a reply: a --pipe line on
+ * the wire, with no request of the caller's to fill.
  */
 int
 fsmc_wire_quiet_store(struct fsmc_conn *c, enum fsmc_verb verb, const char *key,
@@ -352,56 +351,17 @@ fsmc_wire_quiet_store(struct fsmc_conn *c, enum fsmc_verb verb, const char *key,
     int64_t exptime)
 {
 	struct fsmc_request rq;
-	const char *ns = c->st->ns != NULL ? c->st->ns : "", *name;
-	size_t nslen = strlen(ns), namelen;
-	char *p, *start;
 
-	if (c->binary || exptime < 0) {
-		memset(&rq, 0, sizeof rq);
-		rq.verb = verb;
-		rq.key = key;
-		rq.keylen = keylen;
-		rq.value = value;
-		rq.valuelen = valuelen;
-		rq.flags = flags;
-		rq.exptime = exptime;
-		rq.noreply = 1;
-		return (fsmc_wire_request(c, &rq));
-	}
-	name = verb_name(verb);
-	namelen = strlen(name);
-	/* name, key, three numbers, " noreply", two CR LF */
-	if ((p = fsmc_conn_reserve(c,
-		 namelen + 1 + nslen + keylen + 3 * 21 + 8 + 4 + valuelen)) ==
-	    NULL)
-		return (-1);
-	start = p;
-	memcpy(p, name, namelen);
-	p += namelen;
-	*p++ = ' ';
-	memcpy(p, ns, nslen);
-	p += nslen;
-	memcpy(p, key, keylen);
-	p += keylen;
-	if (verb != FSMC_V_DELETE) {
-		*p++ = ' ';
-		p = put_decimal(p, flags);
-		*p++ = ' ';
-		p = put_decimal(p, (uint64_t)exptime);
-		*p++ = ' ';
-		p = put_decimal(p, valuelen);
-	}
-	memcpy(p, " noreply\r\n", 10);
-	p += 10;
-	if (verb != FSMC_V_DELETE) {
-		if (valuelen > 0)
-			memcpy(p, value, valuelen);
-		p += valuelen;
-		*p++ = '\r';
-		*p++ = '\n';
-	}
-	c->outlen += (size_t)(p - start);
-	return (0);
+	memset(&rq, 0, sizeof rq);
+	rq.verb = verb;
+	rq.key = key;
+	rq.keylen = keylen;
+	rq.value = value;
+	rq.valuelen = valuelen;
+	rq.flags = flags;
+	rq.exptime = exptime;
+	rq.noreply = 1;
+	return (fsmc_wire_request(c, &rq));
 }
 
 /* Add a multi-get of n keys. */
