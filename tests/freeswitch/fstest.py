@@ -1287,10 +1287,11 @@ def check_unload(kit):
     g, _ = kit.api("memcache get ul-k")
     check("20 unload/load cycles while a client calls memcache get",
           kit.fs_ok() and not seen["other"] and not seen["lost"] and
-          g == b"loaded", "%d right, %d command not found, %d other, %d "
-          "lost; %d unloads done (the others: module in use)" % (
+          g == b"loaded", "%d right, %d command not found, %d other %s, "
+          "%d lost %s; %d unloads done (the others: module in use)" % (
               seen["ok"], seen["gone"], len(seen["other"]),
-              len(seen["lost"]), unloaded))
+              seen["other"][:2], len(seen["lost"]), seen["lost"][:2],
+              unloaded))
 
 
 def rate(kit, clients, seconds=3.0):
