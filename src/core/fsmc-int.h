@@ -407,7 +407,6 @@ memcached_return_t fsmc_call_exchange(
     struct fsmc_call *, const struct fsmc_request *, struct fsmc_response *);
 memcached_return_t fsmc_probe_text(
     struct fsmc *, const struct fsmc_server_conf *);
-memcached_return_t fsmc_conn_barrier(struct fsmc_conn *);
 memcached_return_t fsmc_pipe_store(struct fsmc_conn *, enum fsmc_verb,
     const char *, size_t, const void *, size_t, uint32_t, int64_t);
 void fsmc_pipe_flush(struct fsmc_conn *);

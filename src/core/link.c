@@ -211,50 +211,6 @@ fsmc_pipe_settle(struct fsmc_conn *c)
 }
 
 /*
- * Send what is held back on c, then a request with a reply, and wait
- * for that reply: the server has then read everything before it.  The
- * replies of held requests that failed come first: they are passed over
- * and counted in c->refused.
- */
-memcached_return_t
-fsmc_conn_barrier(struct fsmc_conn *c)
-{
-	struct fsmc_request rq = { 0 };
-	struct bin_frame h;
-	memcached_return_t rc;
-	int64_t deadline;
-	char *line;
-	size_t len;
-
-	rq.verb = c->binary ? FSMC_V_NOOP : FSMC_V_VERSION;
-	c->quiet = 0;
-	if (fsmc_wire_request(c, &rq) != 0)
-		return (
-		    fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
-	deadline = fsmc_now_ms() + c->st->io_ms;
-	if ((rc = fsmc_conn_send(c, deadline)) != MEMCACHED_SUCCESS)
-		return (rc);
-	for (;;) {
-		if (!c->binary) {
-			if ((rc = fsmc_conn_line(c, deadline, &line, &len)) !=
-			    MEMCACHED_SUCCESS)
-				return (rc);
-			if (strncmp(line, "VERSION ", 8) == 0)
-				return (MEMCACHED_SUCCESS);
-			c->refused++;
-			continue;
-		}
-		rc = fsmc_bin_response(c, deadline, -1, 0, FSMC_LINE_MAX, &h);
-		free(h.body);
-		if (rc != MEMCACHED_SUCCESS)
-			return (rc);
-		if (h.opcode == 0x0a)
-			return (MEMCACHED_SUCCESS);
-		c->refused++;
-	}
-}
-
-/*
  * Send one request on c and read its reply, within the I/O timeout
  * counted from the moment it is sent.  A kept connection holding bytes
  * nobody asked for is out of step with its server: it is opened anew.
