@@ -20,8 +20,8 @@ copy_bytes(const char *s, size_t len)
 }
 
 /* Add a statistic to a server's; -1 when out of memory. */
-int
-fsmc_server_add_stat(struct fsmc_server *srv, const struct fsmc_stat_line *sl)
+static int
+add_stat(struct fsmc_server *srv, const struct fsmc_stat_line *sl)
 {
 	struct fsmc_stat *stats, *st;
 
@@ -44,6 +44,27 @@ fsmc_server_add_stat(struct fsmc_server *srv, const struct fsmc_stat_line *sl)
 	}
 	srv->nstats++;
 	return (0);
+}
+
+/*
+ * Read the lines of one stats reply on c into srv, *count of them so
+ * far: MEMCACHED_END once the reply ended cleanly.
+ */
+memcached_return_t
+fsmc_server_read_stats(struct fsmc_conn *c, int64_t deadline,
+    struct fsmc_server *srv, size_t *count)
+{
+	struct fsmc_stat_line sl = { 0 };
+	memcached_return_t rc;
+
+	while ((rc = fsmc_wire_stat(c, deadline, count, &sl)) ==
+	    MEMCACHED_SUCCESS) {
+		if (add_stat(srv, &sl) != 0)
+			rc = fsmc_conn_fail(
+			    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
+	}
+	free(sl.body);
+	return (rc);
 }
 
 /*
@@ -175,7 +196,6 @@ fsmc_server_stats(struct fsmc_call *call, struct fsmc_part *p,
 {
 	struct fsmc_conn *c = &call->link->conns[p->i];
 	struct fsmc_request rq = { 0 }, slabs = { 0 };
-	struct fsmc_stat_line sl = { 0 };
 	enum fsmc_status s;
 	memcached_return_t rc;
 	int64_t deadline;
@@ -192,14 +212,8 @@ fsmc_server_stats(struct fsmc_call *call, struct fsmc_part *p,
 		deadline = fsmc_now_ms() + c->st->io_ms;
 		if (rc == MEMCACHED_SUCCESS)
 			rc = fsmc_conn_send(c, deadline);
-		while (rc == MEMCACHED_SUCCESS &&
-		    (rc = fsmc_wire_stat(c, deadline, &count, &sl)) ==
-			MEMCACHED_SUCCESS) {
-			if (fsmc_server_add_stat(srv, &sl) != 0)
-				rc = fsmc_conn_fail(
-				    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
-		}
-		free(sl.body);
+		if (rc == MEMCACHED_SUCCESS)
+			rc = fsmc_server_read_stats(c, deadline, srv, &count);
 		if (rc == MEMCACHED_END && malloced != NULL)
 			rc = slab_total(c, deadline, malloced);
 		if (rc == MEMCACHED_END)

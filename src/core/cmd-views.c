@@ -34,7 +34,6 @@ static memcached_return_t
 ask_stats(struct fsmc_conn *c, const char *group, struct fsmc_server *srv)
 {
 	struct fsmc_request rq = { 0 };
-	struct fsmc_stat_line sl = { 0 };
 	memcached_return_t rc;
 	int64_t deadline;
 	size_t count;
@@ -54,15 +53,8 @@ again:
 		    fsmc_conn_fail(c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0));
 	deadline = fsmc_now_ms() + c->st->io_ms;
 	rc = fsmc_conn_send(c, deadline);
-	while (rc == MEMCACHED_SUCCESS &&
-	    (rc = fsmc_wire_stat(c, deadline, &count, &sl)) ==
-		MEMCACHED_SUCCESS) {
-		if (fsmc_server_add_stat(srv, &sl) != 0)
-			rc = fsmc_conn_fail(
-			    c, MEMCACHED_MEMORY_ALLOCATION_FAILURE, 0);
-	}
-	free(sl.body);
-	sl.body = NULL;
+	if (rc == MEMCACHED_SUCCESS)
+		rc = fsmc_server_read_stats(c, deadline, srv, &count);
 	if (rc == MEMCACHED_CONNECTION_FAILURE && kept && count <= 1 &&
 	    tries++ == 0)
 		goto again;

@@ -577,7 +577,8 @@ enum fsmc_status fsmc_one_server_failed(struct fsmc *, struct fsmc_conn *,
 enum fsmc_status fsmc_list_servers(struct fsmc_call *);
 void fsmc_server_stats(
     struct fsmc_call *, struct fsmc_part *, struct fsmc_server *, long long *);
-int fsmc_server_add_stat(struct fsmc_server *, const struct fsmc_stat_line *);
+memcached_return_t fsmc_server_read_stats(
+    struct fsmc_conn *, int64_t, struct fsmc_server *, size_t *);
 void fsmc_server_drop_stats(struct fsmc_server *);
 enum fsmc_status cmd_touch(struct fsmc_call *);
 enum fsmc_status cmd_where(struct fsmc_call *);
