@@ -68,6 +68,7 @@ void json_string(FILE *, const char *, size_t);
 void json_cstring(FILE *, const char *);
 void json_base64(FILE *, const unsigned char *, size_t);
 void json_value(FILE *, const char *, const char *, size_t);
+void json_number(FILE *, const char *, double, int);
 
 /* main.c */
 extern unsigned int open_flags;
@@ -76,6 +77,7 @@ int show_single(struct output *, const struct fsmc_result *);
 
 /* output.c */
 int exit_status(enum fsmc_status);
+void json_server(const struct fsmc_server *, size_t, int);
 int health_exit(const struct fsmc_result *);
 const char *status_name(enum fsmc_status);
 int write_reply(void *, int, const void *, size_t);

@@ -145,3 +145,13 @@ json_value(FILE *fp, const char *name, const char *s, size_t n)
 		json_base64(fp, (const unsigned char *)s, n);
 	}
 }
+
+/* ,"name":v with the decimals given, or null when v is not known (< 0). */
+void
+json_number(FILE *fp, const char *name, double v, int decimals)
+{
+	if (v < 0)
+		fprintf(fp, ",\"%s\":null", name);
+	else
+		fprintf(fp, ",\"%s\":%.*f", name, decimals, v);
+}

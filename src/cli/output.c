@@ -112,6 +112,25 @@ write_listing(void *ctx, int stream, const void *buf, size_t len)
 	    ctx, stream == FSMC_STREAM_ERROR ? stderr : stdout, buf, len));
 }
 
+/*
+ * A server's object up to its figures: host, port, whether it is up
+ * (null when not asked) and any error.
+ */
+void
+json_server(const struct fsmc_server *srv, size_t i, int asked)
+{
+	fputs(i > 0 ? ",{\"host\":" : "{\"host\":", stdout);
+	json_cstring(stdout, srv->host);
+	printf(",\"port\":%u,\"up\":%s", srv->port,
+	    !asked		   ? "null" :
+		srv->error != NULL ? "false" :
+				     "true");
+	if (srv->error != NULL) {
+		fputs(",\"error\":", stdout);
+		json_cstring(stdout, srv->error);
+	}
+}
+
 static void
 json_status(const struct fsmc_result *res)
 {
@@ -123,16 +142,7 @@ json_status(const struct fsmc_result *res)
 	fputs(",\"servers\":[", stdout);
 	for (i = 0; i < res->nservers; i++) {
 		srv = &res->servers[i];
-		fputs(i > 0 ? ",{\"host\":" : "{\"host\":", stdout);
-		json_cstring(stdout, srv->host);
-		printf(",\"port\":%u,\"up\":%s", srv->port,
-		    !res->verbose	   ? "null" :
-			srv->error != NULL ? "false" :
-					     "true");
-		if (srv->error != NULL) {
-			fputs(",\"error\":", stdout);
-			json_cstring(stdout, srv->error);
-		}
+		json_server(srv, i, res->verbose);
 		if (res->verbose && srv->error == NULL) {
 			fputs(",\"stats\":{", stdout);
 			for (j = 0; j < srv->nstats; j++) {
@@ -147,16 +157,6 @@ json_status(const struct fsmc_result *res)
 		putchar('}');
 	}
 	putchar(']');
-}
-
-/* A figure of health, or null when it is not known. */
-static void
-json_figure(const char *name, double v, int decimals)
-{
-	if (v < 0)
-		printf(",\"%s\":null", name);
-	else
-		printf(",\"%s\":%.*f", name, decimals, v);
 }
 
 /*
@@ -181,22 +181,17 @@ json_health(const struct fsmc_result *res)
 	for (i = 0; i < res->nservers; i++) {
 		srv = &res->servers[i];
 		f = &h->figures[i];
-		fputs(i > 0 ? ",{\"host\":" : "{\"host\":", stdout);
-		json_cstring(stdout, srv->host);
-		printf(",\"port\":%u,\"up\":%s", srv->port,
-		    srv->error != NULL ? "false" : "true");
+		json_server(srv, i, 1);
 		if (srv->error != NULL) {
-			fputs(",\"error\":", stdout);
-			json_cstring(stdout, srv->error);
 			putchar('}');
 			continue;
 		}
-		json_figure("hit_ratio", f->hit, 1);
-		json_figure("evictions_per_s", f->evictions, 2);
-		json_figure("memory", f->memory, 1);
-		json_figure("connections", (double)f->connections, 0);
-		json_figure("response_s", f->response, 6);
-		json_figure("interval_s", f->interval, 3);
+		json_number(stdout, "hit_ratio", f->hit, 1);
+		json_number(stdout, "evictions_per_s", f->evictions, 2);
+		json_number(stdout, "memory", f->memory, 1);
+		json_number(stdout, "connections", (double)f->connections, 0);
+		json_number(stdout, "response_s", f->response, 6);
+		json_number(stdout, "interval_s", f->interval, 3);
 		fputs(",\"stats\":{", stdout);
 		for (j = 0; j < srv->nstats; j++) {
 			if (j > 0)

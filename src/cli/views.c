@@ -450,30 +450,6 @@ slabs_table(const struct fsmc_result *res)
 
 /* ---- JSON ---- */
 
-/* A number, or null when it is not known. */
-static void
-json_number(const char *name, double v, int decimals)
-{
-	if (v < 0)
-		printf(",\"%s\":null", name);
-	else
-		printf(",\"%s\":%.*f", name, decimals, v);
-}
-
-/* A server's object up to its figures: host, port, up and any error. */
-static void
-json_server(const struct fsmc_server *srv, size_t i)
-{
-	fputs(i > 0 ? ",{\"host\":" : "{\"host\":", stdout);
-	json_cstring(stdout, srv->host);
-	printf(",\"port\":%u,\"up\":%s", srv->port,
-	    srv->error != NULL ? "false" : "true");
-	if (srv->error != NULL) {
-		fputs(",\"error\":", stdout);
-		json_cstring(stdout, srv->error);
-	}
-}
-
 static void
 json_slab(const struct fsmc_slab *s)
 {
@@ -496,17 +472,17 @@ json_slab(const struct fsmc_slab *s)
 static void
 json_rates(const struct fsmc_rates *r)
 {
-	json_number("interval_s", r->seconds, 3);
-	json_number("gets_per_s", r->gets, 1);
-	json_number("sets_per_s", r->sets, 1);
-	json_number("hit_ratio", r->hit, 1);
-	json_number("evictions_per_s", r->evictions, 1);
-	json_number("bytes_read_per_s", r->bytes_in, 0);
-	json_number("bytes_written_per_s", r->bytes_out, 0);
-	json_number("connections", r->connections, 0);
-	json_number("bytes", r->bytes, 0);
-	json_number("limit_maxbytes", r->limit, 0);
-	json_number("memory", r->memory, 1);
+	json_number(stdout, "interval_s", r->seconds, 3);
+	json_number(stdout, "gets_per_s", r->gets, 1);
+	json_number(stdout, "sets_per_s", r->sets, 1);
+	json_number(stdout, "hit_ratio", r->hit, 1);
+	json_number(stdout, "evictions_per_s", r->evictions, 1);
+	json_number(stdout, "bytes_read_per_s", r->bytes_in, 0);
+	json_number(stdout, "bytes_written_per_s", r->bytes_out, 0);
+	json_number(stdout, "connections", r->connections, 0);
+	json_number(stdout, "bytes", r->bytes, 0);
+	json_number(stdout, "limit_maxbytes", r->limit, 0);
+	json_number(stdout, "memory", r->memory, 1);
 }
 
 /*
@@ -532,7 +508,7 @@ views_json(const struct fsmc_result *res)
 	fputs(",\"servers\":[", stdout);
 	for (i = 0; i < res->nservers; i++) {
 		srv = &res->servers[i];
-		json_server(srv, i);
+		json_server(srv, i, 1);
 		if (srv->error != NULL) {
 			putchar('}');
 			continue;
@@ -566,7 +542,8 @@ views_json(const struct fsmc_result *res)
 			json_rates(&r);
 			break;
 		case FSMC_REPLY_LATENCY:
-			json_number("rtt_ms", (double)srv->rtt_us / 1000, 3);
+			json_number(
+			    stdout, "rtt_ms", (double)srv->rtt_us / 1000, 3);
 			break;
 		default:
 			break;
@@ -867,7 +844,7 @@ show_top(struct output *out, const struct fsmc_result *before,
 		    status_name(now->status), exit_status(now->status),
 		    unix_time());
 		for (i = 0; i < n; i++) {
-			json_server(&now->servers[i], i);
+			json_server(&now->servers[i], i, 1);
 			if (now->servers[i].error == NULL)
 				json_rates(&r[i]);
 			putchar('}');
@@ -1133,10 +1110,10 @@ show_latency(struct output *out, const struct view_options *vo,
 			json_cstring(stdout, w[i].host);
 			printf(",\"port\":%u,\"samples\":%lu,\"failed\":%lu",
 			    w[i].port, w[i].samples, w[i].failed);
-			json_number("min_ms", ms[0], 3);
-			json_number("avg_ms", ms[1], 3);
-			json_number("max_ms", ms[2], 3);
-			json_number("p99_ms", ms[3], 3);
+			json_number(stdout, "min_ms", ms[0], 3);
+			json_number(stdout, "avg_ms", ms[1], 3);
+			json_number(stdout, "max_ms", ms[2], 3);
+			json_number(stdout, "p99_ms", ms[3], 3);
 			if (w[i].failed > 0) {
 				fputs(",\"error\":", stdout);
 				json_cstring(stdout, w[i].error);
