@@ -250,12 +250,7 @@ cmd_dump(struct fsmc_call *call)
 		return (fsmc_fail(res, FSMC_EUSAGE, call->cmd->name,
 		    "streams its items, so it runs only as a command of "
 		    "its own"));
-	if (call->a.key == NULL)
-		call->a.key = "";
-	if (st->sasl_user != NULL)
-		return (fsmc_fail(res, FSMC_EUSAGE, call->cmd->name,
-		    "needs the text protocol, which cannot authenticate"));
-	if (fsmc_servers_copy(call) != FSMC_OK)
+	if (fsmc_listing_begin(call) != FSMC_OK)
 		return (res->status);
 	w = calloc(1, sizeof *w);
 	dr.call = call;

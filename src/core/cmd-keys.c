@@ -739,14 +739,23 @@ merge(struct keys_run *kr, struct keyset *ks, struct fsmc_part *p)
 	free(ls->kb.buf);
 }
 
-/* The configured servers, in res->servers, for a command that asks them all. */
+/*
+ * What keys and dump do before listing: the pattern, empty for every
+ * key; a refusal under SASL, since metadump speaks only the text
+ * protocol; and the configured servers in res->servers.
+ */
 enum fsmc_status
-fsmc_servers_copy(struct fsmc_call *call)
+fsmc_listing_begin(struct fsmc_call *call)
 {
 	const struct fsmc_settings *st = &call->fc->settings;
 	struct fsmc_result *res = call->res;
 	size_t i;
 
+	if (call->a.key == NULL)
+		call->a.key = "";
+	if (st->sasl_user != NULL)
+		return (fsmc_fail(res, FSMC_EUSAGE, call->cmd->name,
+		    "needs the text protocol, which cannot authenticate"));
 	if ((res->servers = calloc(st->nservers, sizeof *res->servers)) == NULL)
 		return (fsmc_fail(
 		    res, FSMC_EINTERNAL, call->cmd->name, "out of memory"));
@@ -782,12 +791,7 @@ cmd_keys(struct fsmc_call *call)
 	struct keys_run kr;
 	size_t i;
 
-	if (call->a.key == NULL)
-		call->a.key = "";
-	if (st->sasl_user != NULL)
-		return (fsmc_fail(res, FSMC_EUSAGE, call->cmd->name,
-		    "needs the text protocol, which cannot authenticate"));
-	if (fsmc_servers_copy(call) != FSMC_OK)
+	if (fsmc_listing_begin(call) != FSMC_OK)
 		return (res->status);
 	kr.call = call;
 	kr.big = call->a.big;

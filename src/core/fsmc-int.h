@@ -622,7 +622,7 @@ int fsmc_metadump_open(
 int fsmc_metadump_next(struct fsmc_metadump *, char **, size_t *, long long *,
     unsigned long long *);
 void fsmc_metadump_close(struct fsmc_metadump *);
-enum fsmc_status fsmc_servers_copy(struct fsmc_call *);
+enum fsmc_status fsmc_listing_begin(struct fsmc_call *);
 
 /*
  * cmd-keys.c, shared with cmd-dump.c: the keys a server listed, kept
