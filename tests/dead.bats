@@ -39,56 +39,54 @@ two_servers() {
 	printf '%s\n' "$@" >>"$FSMC_CFG"
 }
 
-@test "a live and a hung server, 40 sets with -t 100, failure_limit = 1 and one line in flight: the hung server's lines after the first fail at once, well within 1.5 s" {
-	local i key t0 ms want='' hung=0
+# 40 sets over the live and the hung server, failure_limit = 1, in
+# $BATS_TEST_TMPDIR/sets; HUNG counts those for the hung server and
+# WANT holds the replies they get: each of those times out.
+forty_sets() {
+	local i key
 	two_servers 'failover = { failure_limit = 1; };'
+	HUNG=0 WANT=''
 	for i in $(seq 1 40); do
 		key=dead:$i
 		echo "set $key v$i"
 		if [ "$(fsmc where "$key")" = "127.0.0.1:$HUNG_PORT" ]; then
-			want+='-ERR A TIMEOUT OCCURRED\n'
-			hung=$((hung + 1))
+			WANT+='-ERR A TIMEOUT OCCURRED\n'
+			HUNG=$((HUNG + 1))
 		else
-			want+='+OK\n'
+			WANT+='+OK\n'
 		fi
 	done >"$BATS_TEST_TMPDIR/sets"
-	[ "$hung" -ge 10 ]
+	[ "$HUNG" -ge 10 ]
+}
+
+@test "a live and a hung server, 40 sets with -t 100, failure_limit = 1 and one line in flight: the hung server's lines after the first fail at once, well within 1.5 s" {
+	local t0 ms
+	forty_sets
 	t0=$(now_ms)
 	run -69 --separate-stderr to_file fsmc -t 100 --window 1 \
 	    -f "$BATS_TEST_TMPDIR/sets"
 	ms=$(($(now_ms) - t0))
-	echo "40 sets, $hung to the hung server: $ms ms"
+	echo "40 sets, $HUNG to the hung server: $ms ms"
 	[ "$ms" -lt 1500 ]
-	out_is "$want"
+	out_is "$WANT"
 	# One timeout; every later line for that server is skipped.
 	run -0 grep -c "set dead:[0-9]*: timed out (127.0.0.1:$HUNG_PORT)\$" <<<"$stderr"
 	[ "$output" = 1 ]
 	run -0 grep -cE ": $SKIPPED_RE: timed out \\(127.0.0.1:$HUNG_PORT\\)\$" <<<"$stderr"
-	[ "$output" = $((hung - 1)) ]
+	[ "$output" = $((HUNG - 1)) ]
 }
 
 @test "a live and a hung server, 40 sets pipelined with -t 100: the hung server's lines, all in flight, time out together in one deadline" {
-	local i key t0 ms want='' hung=0
-	two_servers 'failover = { failure_limit = 1; };'
-	for i in $(seq 1 40); do
-		key=dead:$i
-		echo "set $key v$i"
-		if [ "$(fsmc where "$key")" = "127.0.0.1:$HUNG_PORT" ]; then
-			want+='-ERR A TIMEOUT OCCURRED\n'
-			hung=$((hung + 1))
-		else
-			want+='+OK\n'
-		fi
-	done >"$BATS_TEST_TMPDIR/sets"
-	[ "$hung" -ge 10 ]
+	local t0 ms
+	forty_sets
 	t0=$(now_ms)
 	run -69 --separate-stderr to_file fsmc -t 100 -f "$BATS_TEST_TMPDIR/sets"
 	ms=$(($(now_ms) - t0))
-	echo "40 sets, $hung to the hung server: $ms ms"
+	echo "40 sets, $HUNG to the hung server: $ms ms"
 	[ "$ms" -lt 1500 ]
-	out_is "$want"
+	out_is "$WANT"
 	run -0 grep -c "set dead:[0-9]*: timed out (127.0.0.1:$HUNG_PORT)\$" <<<"$stderr"
-	[ "$output" = "$hung" ]
+	[ "$output" = "$HUNG" ]
 }
 
 @test "a skipped server is tried again after retry_s, and used once it answers" {
