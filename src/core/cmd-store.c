@@ -41,19 +41,30 @@ fsmc_store_rc(enum fsmc_op op, memcached_return_t rc)
 	return (rc);
 }
 
+/*
+ * The request of a call on one key: its command's verb, the key, and
+ * the value, flags and expiration the command has (append and prepend
+ * keep the item's).
+ */
+void
+fsmc_call_request(const struct fsmc_call *call, struct fsmc_request *rq)
+{
+	fsmc_key_request(call, fsmc_op_verb(call->cmd->op), rq);
+	rq->value = call->a.value;
+	rq->valuelen = call->a.valuelen;
+	if (rq->verb != FSMC_V_APPEND && rq->verb != FSMC_V_PREPEND) {
+		rq->flags = call->a.flags;
+		rq->exptime = call->a.expiration;
+	}
+}
+
 enum fsmc_status
 cmd_store(struct fsmc_call *call)
 {
 	struct fsmc_request rq;
 	memcached_return_t rc;
 
-	fsmc_key_request(call, fsmc_op_verb(call->cmd->op), &rq);
-	rq.value = call->a.value;
-	rq.valuelen = call->a.valuelen;
-	if (rq.verb != FSMC_V_APPEND && rq.verb != FSMC_V_PREPEND) {
-		rq.flags = call->a.flags;
-		rq.exptime = call->a.expiration;
-	}
+	fsmc_call_request(call, &rq);
 	rc = fsmc_store_rc(call->cmd->op, fsmc_call_run(call, &rq, NULL));
 	if (rc != MEMCACHED_SUCCESS)
 		return (fsmc_fail_rc(call, rc));

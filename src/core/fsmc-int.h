@@ -527,6 +527,7 @@ void fsmc_settings_free(struct fsmc_settings *);
 /* cmd-*.c */
 enum fsmc_status cmd_store(struct fsmc_call *);
 enum fsmc_verb fsmc_op_verb(enum fsmc_op);
+void fsmc_call_request(const struct fsmc_call *, struct fsmc_request *);
 memcached_return_t fsmc_store_rc(enum fsmc_op, memcached_return_t);
 enum fsmc_status cmd_get(struct fsmc_call *);
 enum fsmc_status cmd_get_many(struct fsmc_link *, struct fsmc_call *, size_t);

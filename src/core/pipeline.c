@@ -525,20 +525,6 @@ add_slot(struct fsmc_session *s, uint32_t i, uint64_t seq, int copy,
 		flush(s, i);
 }
 
-/* The request of a pipelined call. */
-static void
-request_of(const struct fsmc_call *call, struct fsmc_request *rq)
-{
-	fsmc_key_request(call, fsmc_op_verb(call->cmd->op), rq);
-	rq->noreply = rq->hold = 0;
-	rq->value = call->a.value;
-	rq->valuelen = call->a.valuelen;
-	if (rq->verb != FSMC_V_APPEND && rq->verb != FSMC_V_PREPEND) {
-		rq->flags = call->a.flags;
-		rq->exptime = call->a.expiration;
-	}
-}
-
 /*
  * Write a request other than a get on server i's connection, after the
  * gets before it.  A failure fails what is in flight.
@@ -583,7 +569,8 @@ send_entry(struct fsmc_session *s, struct pl_entry *e, uint64_t seq)
 		add_slot(s, i, seq, 0, FSMC_V_GET);
 		return (0);
 	}
-	request_of(&e->call, &rq);
+	fsmc_call_request(&e->call, &rq);
+	rq.noreply = rq.hold = 0;
 	if (put_request(s, i, &rq) != 0) {
 		e->call.conn = NULL;
 		fsmc_fail_rc(&e->call, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
